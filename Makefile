@@ -1,0 +1,47 @@
+# btc-platform: `make up` runs the platform on embedded defaults, `make test` runs the tests.
+# Both create the environment first: a Python >= 3.12 is found (scripts/find-python) and uv
+# is bootstrapped into .tools/ when it is not installed.
+
+SHELL := /bin/bash
+PYTHON := $(shell scripts/find-python)
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+VENV := .venv
+export UV_PYTHON_DOWNLOADS ?= never
+
+.PHONY: up test test-fast lint format bench clean help
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	@test -n "$(PYTHON)" || { echo "no Python >= 3.12 found" >&2; exit 1; }
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python "$(PYTHON)"
+	@touch $@
+
+up: $(VENV)/.synced  ## the platform on embedded defaults (broker + live Kraken ingest); Ctrl-C stops it
+	$(VENV)/bin/btc-platform up $(ARGS)
+
+test: $(VENV)/.synced  ## lint, then the whole test suite (slow tests included)
+	$(VENV)/bin/ruff check btc_platform btc_platform_tests bench
+	$(VENV)/bin/ruff format --check btc_platform btc_platform_tests bench
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.synced  ## the tests without the slow ones
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(VENV)/.synced  ## ruff
+	$(VENV)/bin/ruff check btc_platform btc_platform_tests bench
+
+format: $(VENV)/.synced  ## ruff format + autofix
+	$(VENV)/bin/ruff format btc_platform btc_platform_tests bench
+	$(VENV)/bin/ruff check --fix btc_platform btc_platform_tests bench
+
+bench: $(VENV)/.synced  ## the benchmarks (print their figures)
+	$(VENV)/bin/python bench/ingest.py
+
+clean:  ## remove the environments and local state
+	rm -rf $(VENV) .tools .btc-platform

@@ -1,0 +1,3 @@
+from btc_platform.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Kafka adapters: the embedded broker, topic administration and the resilient publisher."""

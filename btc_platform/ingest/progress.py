@@ -1,0 +1,49 @@
+"""Progress reports for long work: count, rate and ETA, logged at most every few seconds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from btc_platform.logs import get_logger
+
+
+class Progress:
+    def __init__(
+        self,
+        event: str,
+        unit: str = "trades",
+        total: int | None = None,
+        every_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.event = event
+        self.unit = unit
+        self.total = total
+        self.every_seconds = every_seconds
+        self.count = 0
+        self._clock = clock
+        self._started = clock()
+        self._last_report = self._started
+        self._log = get_logger("btc_platform.progress")
+
+    @property
+    def rate(self) -> float:
+        elapsed = self._clock() - self._started
+        return self.count / elapsed if elapsed > 0 else 0.0
+
+    def advance(self, n: int = 1, **fields: Any) -> None:
+        self.count += n
+        now = self._clock()
+        if now - self._last_report >= self.every_seconds:
+            self._last_report = now
+            self.report(**fields)
+
+    def report(self, **fields: Any) -> None:
+        figures: dict[str, Any] = {self.unit: self.count, "per_second": round(self.rate, 1)}
+        if self.total:
+            remaining = max(self.total - self.count, 0)
+            figures["percent"] = round(100 * self.count / self.total, 1)
+            figures["eta_seconds"] = round(remaining / self.rate) if self.rate else None
+        self._log.info(self.event, **figures, **fields)

@@ -1,0 +1,74 @@
+"""Builds the trade stream for `ingest --source ...` from settings and flags."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from btc_platform.ingest import TradeStream
+from btc_platform.ingest.csv_replay import replay_csv
+from btc_platform.ingest.kraken_rest import KrakenRest
+from btc_platform.ingest.kraken_ws import KrakenTradeStream
+from btc_platform.ingest.rest_backfill import ResumePoints, rest_backfill
+from btc_platform.ingest.synthetic import synthetic_trades
+from btc_platform.settings import Settings
+from btc_platform.trades import Rejected, Trade
+
+
+class Source(StrEnum):
+    KRAKEN = "kraken"
+    REST = "rest"
+    CSV = "csv"
+    SYNTHETIC = "synthetic"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    source: Source
+    pairs: list[str]
+    since: datetime | None = None
+    until: datetime | None = None
+    resume: bool = False
+    file: Path | None = None
+    speed: float = 0.0
+    seed: int = 7
+    start: datetime | None = None
+    limit: int | None = None
+
+
+def resume_file(settings: Settings) -> Path:
+    return settings.data_dir / "ingest" / "rest-resume.json"
+
+
+async def open_stream(settings: Settings, options: SourceOptions) -> TradeStream:
+    """The configured source's trades; REST connections close when the stream ends."""
+    if options.source is Source.CSV:
+        if options.file is None:
+            raise ValueError("--file is required with --source csv")
+        if not options.file.is_file():
+            raise ValueError(f"--file {options.file}: no such file")
+        return replay_csv(options.file, options.pairs[0], options.speed)
+    if options.source is Source.SYNTHETIC:
+        return synthetic_trades(
+            options.pairs, options.seed, options.start, options.speed, options.limit
+        )
+    rest = KrakenRest(settings.kraken_rest_url)
+    if options.source is Source.REST:
+        if options.since is None:
+            raise ValueError("--since is required with --source rest")
+        resume = ResumePoints(resume_file(settings)) if options.resume else None
+        stream = rest_backfill(rest, options.pairs, options.since, options.until, resume)
+    else:
+        stream = KrakenTradeStream(settings.kraken_ws_url, options.pairs, rest).trades()
+    return _closing(stream, rest)
+
+
+async def _closing(stream: TradeStream, rest: KrakenRest) -> AsyncIterator[Trade | Rejected]:
+    try:
+        async for item in stream:
+            yield item
+    finally:
+        await rest.aclose()

@@ -1,0 +1,127 @@
+"""Typed platform settings from the environment and a `.env` file, validated at start."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PAIR_PATTERN = re.compile(r"^[A-Z0-9]{2,10}/[A-Z0-9]{2,10}$")
+ENV_PREFIX = "BTC_"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Path(".btc-platform")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_partitions: int = Field(default=1, ge=1, le=64)
+    duckdb_path: Path | None = None
+    pairs: Annotated[list[str], NoDecode] = ["BTC/USD"]
+    kraken_ws_url: str = "wss://ws.kraken.com/v2"
+    kraken_rest_url: str = "https://api.kraken.com"
+    candle_seconds: int = Field(default=60, gt=0, le=86_400)
+    horizon_minutes: int = Field(default=5, gt=0, le=1_440)
+    model_name: str = Field(default="btc-price", min_length=1)
+    mlflow_tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI")
+    )
+    ui_port: int = Field(default=3000, ge=1, le=65_535)
+    api_port: int = Field(default=3001, ge=1, le=65_535)
+    mlflow_port: int = Field(default=5000, ge=1, le=65_535)
+    log_level: str = "INFO"
+    log_format: str = "auto"
+
+    @field_validator("pairs", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip().upper() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("pairs")
+    @classmethod
+    def _check_pairs(cls, pairs: list[str]) -> list[str]:
+        if not pairs:
+            raise ValueError("at least one pair is required, e.g. BTC/USD")
+        for pair in pairs:
+            if not PAIR_PATTERN.match(pair):
+                raise ValueError(f"{pair!r} is not a pair like BTC/USD")
+        return list(dict.fromkeys(pairs))
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _check_bootstrap(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    @field_validator("kraken_ws_url")
+    @classmethod
+    def _check_ws_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value
+
+    @field_validator("kraken_rest_url")
+    @classmethod
+    def _check_rest_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        if value not in {"auto", "console", "json"}:
+            raise ValueError("must be one of auto, console, json")
+        return value
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        if self.duckdb_path is None:
+            self.duckdb_path = self.data_dir / "offline.duckdb"
+        if self.mlflow_tracking_uri is None:
+            self.mlflow_tracking_uri = f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+        return self
+
+    @property
+    def offline_store(self) -> Path:
+        assert self.duckdb_path is not None  # set by _derive_paths
+        return self.duckdb_path
+
+
+def _env_name(field: str) -> str:
+    return "MLFLOW_TRACKING_URI" if field == "mlflow_tracking_uri" else ENV_PREFIX + field.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; overrides (from command-line flags) win over the environment."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "settings"
+            problems.append(f"{_env_name(field)}={item.get('input')!r}: {item['msg']}")
+        raise SettingsError("invalid setting " + "; ".join(problems)) from None

@@ -1,0 +1,177 @@
+"""The trade record: the contract of topic `trades`, its validation and its wire encoding.
+
+`ts` on the wire is ISO-8601 UTC with microseconds and a `Z` suffix (Kraken v2's own form).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+SIDES = frozenset({"buy", "sell"})
+ORDER_TYPES = frozenset({"market", "limit", "unknown"})
+EARLIEST_TRADE = datetime(2009, 1, 3, tzinfo=UTC)  # the Bitcoin genesis block
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class InvalidTrade(ValueError):
+    """A trade failed validation; the message names the field and what was wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    pair: str
+    trade_id: int
+    ts: datetime
+    price: float
+    qty: float
+    side: str
+    ord_type: str
+    source: str
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "pair": self.pair,
+                "trade_id": self.trade_id,
+                "price": self.price,
+                "qty": self.qty,
+                "side": self.side,
+                "ord_type": self.ord_type,
+                "ts": format_ts(self.ts),
+                "source": self.source,
+            }
+        )
+
+    @property
+    def key(self) -> bytes:
+        return self.pair.encode()
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_micros(ts: datetime) -> int:
+    return (ts - EPOCH) // timedelta(microseconds=1)
+
+
+def format_ts(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(value: object, field: str = "ts") -> datetime:
+    """Parse an ISO-8601 string or epoch seconds into an aware UTC datetime."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidTrade(f"{field}: {value!r} is not an ISO-8601 timestamp") from None
+        if parsed.tzinfo is None:
+            raise InvalidTrade(f"{field}: {value!r} has no timezone")
+        return parsed.astimezone(UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        try:
+            return datetime.fromtimestamp(round(value, 6), UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidTrade(f"{field}: {value!r} is out of range") from None
+    raise InvalidTrade(f"{field}: {value!r} is not a timestamp")
+
+
+def _positive_number(value: object, field: str) -> float:
+    if isinstance(value, bool):
+        raise InvalidTrade(f"{field}: {value!r} is not a number")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidTrade(f"{field}: {value!r} is not a number") from None
+    if not math.isfinite(number) or number <= 0:
+        raise InvalidTrade(f"{field}: {value!r} must be a finite number > 0")
+    return number
+
+
+def _trade_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidTrade(f"trade_id: {value!r} is not an integer")
+    try:
+        trade_id = int(value)
+    except ValueError:
+        raise InvalidTrade(f"trade_id: {value!r} is not an integer") from None
+    if trade_id < 0:
+        raise InvalidTrade(f"trade_id: {value!r} must be >= 0")
+    return trade_id
+
+
+def make_trade(
+    *,
+    pair: object,
+    trade_id: object,
+    ts: object,
+    price: object,
+    qty: object,
+    side: object,
+    ord_type: object,
+    source: str,
+    now: datetime,
+    pairs: frozenset[str] | None = None,
+) -> Trade:
+    """Validate raw field values into a Trade; `now` bounds the timestamp from above."""
+    if not isinstance(pair, str) or (pairs is not None and pair not in pairs):
+        expected = f" (subscribed: {', '.join(sorted(pairs))})" if pairs else ""
+        raise InvalidTrade(f"pair: {pair!r} is not an expected pair{expected}")
+    if side not in SIDES:
+        raise InvalidTrade(f"side: {side!r} is not one of buy, sell")
+    if ord_type not in ORDER_TYPES:
+        raise InvalidTrade(f"ord_type: {ord_type!r} is not one of market, limit, unknown")
+    when = ts if isinstance(ts, datetime) else parse_ts(ts)
+    if when < EARLIEST_TRADE:
+        raise InvalidTrade(f"ts: {format_ts(when)} is before {EARLIEST_TRADE.date()}")
+    if when > now + MAX_CLOCK_SKEW:
+        raise InvalidTrade(f"ts: {format_ts(when)} is in the future (now {format_ts(now)})")
+    return Trade(
+        pair=pair,
+        trade_id=_trade_id(trade_id),
+        ts=when,
+        price=_positive_number(price, "price"),
+        qty=_positive_number(qty, "qty"),
+        side=str(side),
+        ord_type=str(ord_type),
+        source=source,
+    )
+
+
+def trade_from_json(payload: bytes, now: datetime | None = None) -> Trade:
+    """Decode and re-validate a `trades` topic message (the consumer side of the contract)."""
+    try:
+        raw = orjson.loads(payload)
+    except orjson.JSONDecodeError as error:
+        raise InvalidTrade(f"not JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise InvalidTrade(f"expected a JSON object, got {type(raw).__name__}")
+    missing = [
+        f for f in ("pair", "trade_id", "ts", "price", "qty", "side", "source") if f not in raw
+    ]
+    if missing:
+        raise InvalidTrade(f"missing field(s): {', '.join(missing)}")
+    return make_trade(
+        pair=raw["pair"],
+        trade_id=raw["trade_id"],
+        ts=raw["ts"],
+        price=raw["price"],
+        qty=raw["qty"],
+        side=raw["side"],
+        ord_type=raw.get("ord_type", "unknown"),
+        source=str(raw["source"]),
+        now=now or datetime.now(UTC),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Input that failed validation, kept raw for the dead-letter topic."""
+
+    raw: bytes
+    reason: str
+    source: str

@@ -1,0 +1,48 @@
+"""Shared fixtures: a real embedded Kafka broker per session, fresh topics per test."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from btc_platform.broker.embedded import EmbeddedBroker
+from btc_platform.broker.topics import Topics, ensure_topics
+from btc_platform.logs import configure_logging
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+configure_logging("WARNING", "console")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"real market data {path} is absent (it ships with CI, not with clones)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    embedded = EmbeddedBroker(tmp_path_factory.mktemp("broker"), f"127.0.0.1:{free_port()}")
+    embedded.start()
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture
+def topics(broker: EmbeddedBroker) -> Topics:
+    """Topic names unique to this test, created on the session broker."""
+    suffix = uuid.uuid4().hex[:8]
+    names = Topics(f"trades-{suffix}", f"trades.dlq-{suffix}", f"predictions-{suffix}")
+    ensure_topics(broker.bootstrap, names.all())
+    return names

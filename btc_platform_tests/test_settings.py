@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from btc_platform.settings import SettingsError, load_settings
+
+
+def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BTC_DATA_DIR", str(tmp_path / "state"))
+    settings = load_settings()
+    assert settings.offline_store == tmp_path / "state" / "offline.duckdb"
+    assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}"
+    assert settings.pairs == ["BTC/USD"]
+    assert settings.kafka_bootstrap == "127.0.0.1:9092"
+    assert (settings.candle_seconds, settings.horizon_minutes) == (60, 5)
+
+
+def test_pairs_are_comma_separated_and_normalized(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTC_PAIRS", " btc/usd, ETH/USD ,btc/usd")
+    assert load_settings().pairs == ["BTC/USD", "ETH/USD"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("BTC_CANDLE_SECONDS", "abc", "BTC_CANDLE_SECONDS='abc'"),
+        ("BTC_CANDLE_SECONDS", "0", "greater than 0"),
+        ("BTC_PAIRS", "BTCUSD", "'BTCUSD' is not a pair like BTC/USD"),
+        ("BTC_KAFKA_BOOTSTRAP", "localhost", "'localhost' is not host:port"),
+        ("BTC_KRAKEN_WS_URL", "http://x", "must start with ws:// or wss://"),
+        ("BTC_API_PORT", "70000", "BTC_API_PORT='70000'"),
+        ("BTC_LOG_LEVEL", "loud", "BTC_LOG_LEVEL='loud'"),
+    ],
+)
+def test_bad_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match="invalid setting") as error:
+        load_settings()
+    assert message in str(error.value)
+    assert name in str(error.value)
+
+
+def test_dotenv_file_is_read_and_environment_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("BTC_HORIZON_MINUTES=15\nBTC_MODEL_NAME=from-file\n")
+    monkeypatch.setenv("BTC_MODEL_NAME", "from-env")
+    settings = load_settings()
+    assert settings.horizon_minutes == 15
+    assert settings.model_name == "from-env"
+
+
+def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTC_KAFKA_BOOTSTRAP", "kafka:9092")
+    assert load_settings(kafka_bootstrap="127.0.0.1:19092").kafka_bootstrap == "127.0.0.1:19092"
