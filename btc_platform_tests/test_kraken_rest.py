@@ -81,9 +81,11 @@ def test_pair_key_of_the_answer_is_mapped(tmp_path) -> None:
 
 
 def test_an_error_retrying_cannot_fix_is_raised_with_krakens_words(tmp_path) -> None:
-    with FakeKraken({"BTC/USD": make_ledger(5, START)}) as fake:
-        with pytest.raises(KrakenRestError, match="EQuery:Unknown asset pair"):
-            asyncio.run(rest_client(fake).trades_page("NOPE/USD"))
+    with (
+        FakeKraken({"BTC/USD": make_ledger(5, START)}) as fake,
+        pytest.raises(KrakenRestError, match="EQuery:Unknown asset pair"),
+    ):
+        asyncio.run(rest_client(fake).trades_page("NOPE/USD"))
 
 
 def test_a_rate_limit_that_never_lifts_gives_up_clearly(tmp_path) -> None:

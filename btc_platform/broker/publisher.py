@@ -9,6 +9,7 @@ consumers are idempotent on (pair, trade_id).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -57,6 +58,8 @@ class TradePublisher:
         self.stats = PublishStats()
         self._spool = Spool(spool_path)
         self._backlog: deque[Record] = deque()
+        self._unacked: dict[int, Record] = {}  # handed to kafka-python, not yet acknowledged
+        self._sequence = itertools.count()
         self._producer: KafkaProducer | None = None
         self._down = False
         self._closing = False
@@ -101,10 +104,11 @@ class TradePublisher:
         self._closing = True
         if self._recovery is not None:
             self._recovery.join(timeout=max(0.1, deadline - time.monotonic()))
-        if self._producer is not None:  # closing fails what is still in flight into the backlog
+        if self._producer is not None:
             self._producer.close(timeout=max(0.1, deadline - time.monotonic()))
-        leftover = list(self._backlog)
+        leftover = [*self._backlog, *self._unacked.values()]
         self._backlog.clear()
+        self._unacked.clear()
         if leftover:
             self._spool.append(leftover)
             log.warning(
@@ -136,14 +140,19 @@ class TradePublisher:
             self._buffer(record)
             return
         try:
-            future = self._producer.send(  # type: ignore[union-attr]
-                record.topic, value=record.value, key=record.key, headers=list(record.headers)
-            )
+            self._hand_over(record)
         except KafkaError as error:
             self._buffer(record)
             self._mark_down(error)
-            return
-        future.add_errback(self._failed, record)
+
+    def _hand_over(self, record: Record) -> None:
+        """Give one record to kafka-python, tracked until the broker acknowledges it."""
+        future = self._producer.send(  # type: ignore[union-attr]
+            record.topic, value=record.value, key=record.key, headers=list(record.headers)
+        )
+        sequence = next(self._sequence)
+        self._unacked[sequence] = record
+        future.add_both(self._settled, sequence)
 
     def _buffer(self, record: Record) -> None:
         self._backlog.append(record)
@@ -152,9 +161,11 @@ class TradePublisher:
             self._spool.append(overflow)
             log.warning("backlog full; spooled to disk", records=len(overflow))
 
-    def _failed(self, record: Record, error: Exception) -> None:
-        self._backlog.append(record)
-        self._mark_down(error)
+    def _settled(self, sequence: int, outcome: object) -> None:
+        record = self._unacked.pop(sequence, None)
+        if isinstance(outcome, Exception) and record is not None:
+            self._backlog.append(record)
+            self._mark_down(outcome)
 
     def _mark_down(self, error: BaseException) -> None:
         with self._lock:
@@ -203,14 +214,11 @@ class TradePublisher:
         while self._backlog and not self._down:
             record = self._backlog.popleft()
             try:
-                future = producer.send(
-                    record.topic, value=record.value, key=record.key, headers=list(record.headers)
-                )
+                self._hand_over(record)
             except KafkaError:
                 self._backlog.appendleft(record)
                 self._down = True
                 raise
-            future.add_errback(self._failed, record)
             resent += 1
         producer.flush(timeout=self.delivery_timeout_ms / 1000)
         self.stats.resent += resent

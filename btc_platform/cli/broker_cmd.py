@@ -56,8 +56,8 @@ def start(settings: Settings, port: int | None) -> None:
         bootstrap, started = start_broker(settings, port)
     except (BrokerError, KafkaError) as error:
         raise click.ClickException(str(error)) from None
-    state = "started" if started else "already running"
-    click.echo(f"broker {state} at {bootstrap}; topics: {', '.join(Topics().all())}")
+    state = "started broker" if started else "using the running broker"
+    click.echo(f"{state} at {bootstrap}; topics: {', '.join(Topics().all())}")
 
 
 @broker.command()

@@ -37,7 +37,7 @@ class MarketModel:
     vol_of_vol: float = 0.02
     trades_per_second: float = 2.0
     drift_half_life: float = 600.0
-    drift_std: float = 1.5e-6  # stationary std of the latent drift, log return per second
+    drift_std: float = 3e-6  # stationary std of the latent drift, log return per second
     flow_tilt: float = 0.35
     size_scale: float = 0.0005
     size_alpha: float = 1.3
