@@ -57,7 +57,7 @@ def test_bad_lines_are_rejected_with_their_line_number(tmp_path) -> None:
         "t.csv line 2: timestamp: 'timestamp' is not a number",
         "t.csv line 3: price: -3.0 must be a finite number > 0",
         "t.csv line 4: expected 3 columns timestamp,price,volume, got 2",
-        "t.csv line 5: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+        "t.csv line 5: timestamp: '\ufffd\ufffd' is not a number",
     ]
     assert rejected[1].raw == b"1525752701.0,-3,2.0\n"
 

@@ -1,15 +1,15 @@
 """The resilient producer: keyed, acks=all, and it never drops a record it accepted.
 
-kafka-python retries inside its delivery timeout. Past that (a broker down for longer),
-failed records go to an in-memory backlog that a recovery thread re-sends once the broker
-answers again; what is still undelivered at shutdown goes to a spool file on disk and is
-re-sent by the next publisher. Re-sending can duplicate a record but never loses one:
-consumers are idempotent on (pair, trade_id).
+Every record handed to kafka-python stays in an in-flight queue until its future says the
+broker acknowledged it; a sweep (every few hundred sends, and at shutdown) moves failed
+ones to a backlog. While the broker is down, new records go to the backlog too, and a
+recovery thread re-sends it once the broker answers again. What is still undelivered at
+shutdown goes to a spool file on disk, re-sent by the next publisher. Re-sending can
+duplicate a record but never loses one: consumers are idempotent on (pair, trade_id).
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections import deque
@@ -18,6 +18,8 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from kafka.partitioner import murmur2
+from kafka.producer.future import FutureRecordMetadata
 
 from btc_platform.broker.spool import Record, Spool
 from btc_platform.broker.topics import Topics, ensure_topics
@@ -26,6 +28,9 @@ from btc_platform.trades import Rejected, Trade
 
 log = get_logger(__name__)
 
+SWEEP_EVERY_SENDS = 512
+SWEEP_EVERY_SECONDS = 0.5
+
 
 @dataclass
 class PublishStats:
@@ -33,6 +38,7 @@ class PublishStats:
     dead_letters: int = 0
     resent: int = 0
     outages: int = 0
+    spooled: int = 0
 
 
 class TradePublisher:
@@ -58,13 +64,16 @@ class TradePublisher:
         self.stats = PublishStats()
         self._spool = Spool(spool_path)
         self._backlog: deque[Record] = deque()
-        self._unacked: dict[int, Record] = {}  # handed to kafka-python, not yet acknowledged
-        self._sequence = itertools.count()
+        self._in_flight: deque[tuple[FutureRecordMetadata, Record]] = deque()
+        self._partitions: dict[tuple[str, bytes | None], int] = {}
         self._producer: KafkaProducer | None = None
         self._down = False
         self._closing = False
         self._recovery: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._sweep_lock = threading.Lock()
+        self._sends_since_sweep = 0
+        self._last_sweep = time.monotonic()
         try:
             self._connect()
         except KafkaError as error:
@@ -99,18 +108,20 @@ class TradePublisher:
         deadline = time.monotonic() + timeout
         if self._producer is not None and not self._down:
             self._producer.flush(timeout=max(0.1, deadline - time.monotonic()))
+            self._sweep()
         while self._backlog and not self._down and time.monotonic() < deadline:
             time.sleep(0.05)
         self._closing = True
         if self._recovery is not None:
             self._recovery.join(timeout=max(0.1, deadline - time.monotonic()))
-        if self._producer is not None:
+        if self._producer is not None:  # closing fails what is still in flight
             self._producer.close(timeout=max(0.1, deadline - time.monotonic()))
-        leftover = [*self._backlog, *self._unacked.values()]
+        self._sweep()
+        leftover = [*self._backlog, *(record for _, record in self._in_flight)]
         self._backlog.clear()
-        self._unacked.clear()
+        self._in_flight.clear()
         if leftover:
-            self._spool.append(leftover)
+            self.stats.spooled += self._spool.append(leftover)
             log.warning(
                 "kafka did not take every record before shutdown; spooled to disk",
                 records=len(leftover),
@@ -144,15 +155,49 @@ class TradePublisher:
         except KafkaError as error:
             self._buffer(record)
             self._mark_down(error)
+            return
+        self._sends_since_sweep += 1
+        if (
+            self._sends_since_sweep >= SWEEP_EVERY_SENDS
+            or time.monotonic() - self._last_sweep > SWEEP_EVERY_SECONDS
+        ):
+            self._sweep()
 
     def _hand_over(self, record: Record) -> None:
-        """Give one record to kafka-python, tracked until the broker acknowledges it."""
+        """Give one record to kafka-python; it stays in flight until acknowledged."""
+        route = (record.topic, record.key)
+        partition = self._partitions.get(route)
+        if partition is None:
+            partition = self._partitions[route] = self._partition_for(*route)
         future = self._producer.send(  # type: ignore[union-attr]
-            record.topic, value=record.value, key=record.key, headers=list(record.headers)
+            record.topic,
+            value=record.value,
+            key=record.key,
+            headers=list(record.headers) if record.headers else None,
+            partition=partition,
         )
-        sequence = next(self._sequence)
-        self._unacked[sequence] = record
-        future.add_both(self._settled, sequence)
+        self._in_flight.append((future, record))
+
+    def _partition_for(self, topic: str, key: bytes | None) -> int:
+        """The partition Kafka's default partitioner picks for `key` (murmur2), computed once
+        per key: hashing every record's key costs more than the rest of our publish path."""
+        partitions = sorted(self._producer.partitions_for(topic))  # type: ignore[union-attr]
+        return partitions[(murmur2(key or b"") & 0x7FFFFFFF) % len(partitions)]
+
+    def _sweep(self) -> None:
+        """Retire acknowledged records; failed ones go to the backlog for a re-send."""
+        with self._sweep_lock:
+            self._sends_since_sweep = 0
+            self._last_sweep = time.monotonic()
+            failure: BaseException | None = None
+            in_flight = self._in_flight
+            while in_flight and in_flight[0][0].is_done:
+                future, record = in_flight.popleft()
+                if future.exception is not None:
+                    failure = future.exception
+                    self._backlog.append(record)
+        if failure is not None:
+            self._mark_down(failure)
 
     def _buffer(self, record: Record) -> None:
         self._backlog.append(record)
@@ -160,12 +205,6 @@ class TradePublisher:
             overflow = [self._backlog.popleft() for _ in range(len(self._backlog) // 2)]
             self._spool.append(overflow)
             log.warning("backlog full; spooled to disk", records=len(overflow))
-
-    def _settled(self, sequence: int, outcome: object) -> None:
-        record = self._unacked.pop(sequence, None)
-        if isinstance(outcome, Exception) and record is not None:
-            self._backlog.append(record)
-            self._mark_down(outcome)
 
     def _mark_down(self, error: BaseException) -> None:
         with self._lock:
@@ -190,6 +229,7 @@ class TradePublisher:
     def _recover(self) -> None:
         last_report = time.monotonic()
         while not self._closing and (self._down or self._backlog):
+            self._partitions.clear()  # the topics may have been re-created with other counts
             try:
                 if self._producer is None:
                     self._connect()
@@ -221,6 +261,7 @@ class TradePublisher:
                 raise
             resent += 1
         producer.flush(timeout=self.delivery_timeout_ms / 1000)
+        self._sweep()  # records that failed again are back in the backlog, and _down is set
         self.stats.resent += resent
         if was_down and not self._down:
             log.info("kafka available again; re-sent buffered records", records=resent)

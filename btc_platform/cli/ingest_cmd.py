@@ -36,7 +36,7 @@ def ingest_until_stopped(settings: Settings, options: SourceOptions) -> IngestRe
         try:
             return await run_ingest(stream, publisher)
         except asyncio.CancelledError:
-            return IngestResult(publisher.stats.trades, publisher.stats.dead_letters, 0)
+            return IngestResult.of(publisher)
 
     return asyncio.run(main())
 

@@ -26,7 +26,7 @@ async def replay_csv(path: Path, pair: str, speed: float = 0.0) -> AsyncIterator
             if not raw.strip():
                 continue
             try:
-                fields = raw.decode().strip().split(",")
+                fields = raw.split(b",")
                 if len(fields) != 3:
                     raise InvalidTrade(
                         f"expected 3 columns timestamp,price,volume, got {len(fields)}"
@@ -46,7 +46,7 @@ async def replay_csv(path: Path, pair: str, speed: float = 0.0) -> AsyncIterator
                     source=SOURCE,
                     now=now,
                 )
-            except (InvalidTrade, UnicodeDecodeError) as error:
+            except InvalidTrade as error:
                 yield Rejected(raw, f"{path.name} line {number}: {error}", SOURCE)
                 continue
             last_price = price
@@ -54,8 +54,9 @@ async def replay_csv(path: Path, pair: str, speed: float = 0.0) -> AsyncIterator
             yield trade
 
 
-def _number(text: str, field: str) -> float:
+def _number(text: bytes, field: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise InvalidTrade(f"{field}: {text!r} is not a number") from None
+        shown = text.decode(errors="replace").strip()
+        raise InvalidTrade(f"{field}: {shown!r} is not a number") from None

@@ -33,12 +33,13 @@ class Progress:
         elapsed = self._clock() - self._started
         return self.count / elapsed if elapsed > 0 else 0.0
 
-    def advance(self, n: int = 1, **fields: Any) -> None:
+    def advance(self, n: int = 1, fields: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Count `n` more; report when due, with the extra figures `fields()` returns."""
         self.count += n
         now = self._clock()
         if now - self._last_report >= self.every_seconds:
             self._last_report = now
-            self.report(**fields)
+            self.report(**(fields() if fields else {}))
 
     def report(self, **fields: Any) -> None:
         figures: dict[str, Any] = {self.unit: self.count, "per_second": round(self.rate, 1)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -59,20 +60,23 @@ async def rest_backfill(
             points[pair] = (item.trade_id, item.ts)
             if resume and progress.count % save_every == 0:
                 resume.save(points)
-            progress.advance(
-                pair=pair,
-                covered=f"{format_ts(covered_from)} -> {format_ts(item.ts)}",
-                eta_seconds=_eta(progress.rate, covered_from, item.ts, end, progress.count),
-            )
+            progress.advance(1, partial(_figures, pair, covered_from, item.ts, end, progress))
         if resume:
             resume.save(points)
         progress.report(pair=pair, done=True)
 
 
-def _eta(rate: float, first: datetime, current: datetime, end: datetime, count: int) -> int | None:
-    """Seconds left, from how fast trade time has been covered so far."""
+def _figures(
+    pair: str, first: datetime, current: datetime, end: datetime, progress: Progress
+) -> dict[str, object]:
+    """What a progress line shows: the time covered and the ETA from how fast it is covered."""
     covered = (current - first).total_seconds()
-    if not rate or covered <= 0:
-        return None
-    elapsed = count / rate
-    return round((end - current).total_seconds() * elapsed / covered)
+    eta = None
+    if progress.rate and covered > 0:
+        elapsed = progress.count / progress.rate
+        eta = round((end - current).total_seconds() * elapsed / covered)
+    return {
+        "pair": pair,
+        "covered": f"{format_ts(first)} -> {format_ts(current)}",
+        "eta_seconds": eta,
+    }

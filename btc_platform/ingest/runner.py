@@ -19,24 +19,35 @@ class IngestResult:
     rejected: int
     spooled: int
 
+    @classmethod
+    def of(cls, publisher: TradePublisher) -> IngestResult:
+        stats = publisher.stats
+        return cls(stats.trades, stats.dead_letters, stats.spooled)
+
 
 async def run_ingest(
     stream: TradeStream, publisher: TradePublisher, progress_every: float = 10.0
 ) -> IngestResult:
     """Publish until the stream ends or the task is cancelled; always closes the publisher."""
     progress = Progress("ingesting", unit="items", every_seconds=progress_every)
-    trades = rejected = spooled = 0
+
+    def figures() -> dict[str, int]:
+        stats = publisher.stats
+        return {
+            "trades": stats.trades,
+            "rejected": stats.dead_letters,
+            "buffered": publisher.buffered,
+        }
+
     try:
         async for item in stream:
-            if isinstance(item, Trade):
+            if type(item) is Trade:
                 publisher.publish(item)
-                trades += 1
             else:
                 publisher.dead_letter(item)
-                rejected += 1
                 log.warning("rejected input sent to the DLQ", reason=item.reason)
-            progress.advance(trades=trades, rejected=rejected, buffered=publisher.buffered)
+            progress.advance(1, figures)
     finally:
-        spooled = publisher.close()
-        log.info("ingest stopped", trades=trades, rejected=rejected, spooled=spooled)
-    return IngestResult(trades, rejected, spooled)
+        publisher.close()
+        log.info("ingest stopped", **figures(), spooled=publisher.stats.spooled)
+    return IngestResult.of(publisher)
