@@ -51,6 +51,16 @@ def bare_producer(bootstrap: str, topic: str, payloads: list[bytes]) -> float:
     return elapsed
 
 
+def publish_only(bootstrap: str, topics: Topics, trades: list, spool: Path) -> float:
+    """The publisher alone (serialize, route, track, send) on already-decoded trades."""
+    publisher = TradePublisher(bootstrap, spool, topics)
+    started = time.perf_counter()
+    for trade in trades:
+        publisher.publish(trade)
+    publisher.close()
+    return time.perf_counter() - started
+
+
 def ingest_path(bootstrap: str, topics: Topics, csv: Path, spool: Path) -> float:
     publisher = TradePublisher(bootstrap, spool, topics)
     started = time.perf_counter()
@@ -68,29 +78,36 @@ def main() -> None:
         work = Path(tmp)
         csv = work / "trades.csv"
         write_csv(csv, args.trades)
-        payloads = [
-            trade.to_json()
-            for trade in itertools.islice(
+        trades = list(
+            itertools.islice(
                 market_trades("BTC/USD", 1, datetime(2024, 1, 1, tzinfo=UTC)), args.trades
             )
-        ]
+        )
+        payloads = [trade.to_json() for trade in trades]
         broker = EmbeddedBroker(work / "broker", f"127.0.0.1:{free_port()}")
         broker.start()
         try:
-            bare_runs, ingest_runs = [], []
+            bare_runs, publish_runs, ingest_runs = [], [], []
             for run in range(args.rounds):  # interleaved, best of each: the machine is noisy
                 ours = Topics(f"ours{run}", f"ours{run}.dlq", f"ours{run}.p")
-                ensure_topics(broker.bootstrap, [f"bare{run}", *ours.all()])
+                published = Topics(f"pub{run}", f"pub{run}.dlq", f"pub{run}.p")
+                ensure_topics(broker.bootstrap, [f"bare{run}", *ours.all(), *published.all()])
                 bare_runs.append(bare_producer(broker.bootstrap, f"bare{run}", payloads))
+                publish_runs.append(
+                    publish_only(broker.bootstrap, published, trades, work / "spool.jsonl")
+                )
                 ingest_runs.append(ingest_path(broker.bootstrap, ours, csv, work / "spool.jsonl"))
-            bare, ingest = min(bare_runs), min(ingest_runs)
+            bare, publish, ingest = min(bare_runs), min(publish_runs), min(ingest_runs)
         finally:
             broker.stop()
     n = args.trades
     print(f"trades                       {n:>12,}   (best of {args.rounds} interleaved rounds)")
     print(f"bare kafka-python producer   {n / bare:>12,.0f} trades/s  ({bare:.1f} s)")
+    print(f"publisher alone (decoded)    {n / publish:>12,.0f} trades/s  ({publish:.1f} s)")
     print(f"btc-platform ingest (csv)    {n / ingest:>12,.0f} trades/s  ({ingest:.1f} s)")
+    print(f"ratio publisher / bare       {bare / publish:>12.2f}")
     print(f"ratio ingest / bare          {bare / ingest:>12.2f}   (target >= 0.80)")
+    print(f"decode + validate per trade  {(ingest - publish) / n * 1e6:>12.1f} us")
 
 
 if __name__ == "__main__":

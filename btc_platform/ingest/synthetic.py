@@ -99,7 +99,8 @@ async def synthetic_trades(
     ]
     pacer = Pacer(speed)
     for count, trade in enumerate(heapq.merge(*streams, key=lambda t: t.ts), start=1):
-        await pacer.wait_until(trade.ts)
+        if pacer.due():
+            await pacer.wait_until(trade.ts)
         yield trade
         if limit is not None and count >= limit:
             return
