@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from kafka.errors import KafkaError
 
 from btc_platform.broker.embedded import BrokerError
 from btc_platform.cli.broker_cmd import embedded_broker, start_broker
@@ -33,6 +34,11 @@ def up(settings: Settings, source: str, speed: float) -> None:
         bootstrap, started = start_broker(settings)
     except BrokerError as error:
         raise click.ClickException(str(error)) from None
+    except KafkaError as error:
+        raise click.ClickException(
+            f"nothing answers Kafka at {settings.kafka_bootstrap} ({type(error).__name__}); "
+            "is another program using that port? Set BTC_KAFKA_BOOTSTRAP to a free one"
+        ) from None
     click.echo(f"kafka   {bootstrap}   topics trades, trades.dlq, predictions")
     click.echo(f"ingest  --source {source} for {', '.join(settings.pairs)}   (Ctrl-C stops)")
     settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
