@@ -152,30 +152,43 @@ def make_trade(
     )
 
 
+CONTRACT_FIELDS = {f: f for f in ("pair", "trade_id", "ts", "price", "qty", "side")}
+
+
+def trade_from_fields(
+    raw: object,
+    names: dict[str, str],
+    *,
+    now: datetime,
+    source: str | None = None,
+    pairs: frozenset[str] | None = None,
+) -> Trade:
+    """Validate a decoded JSON object whose fields are named `names[ours]`.
+
+    `ord_type` is optional; without `source`, the object's own `source` field is used.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidTrade(f"expected a JSON object, got {type(raw).__name__}")
+    required = [*names.values(), *(() if source else ("source",))]
+    missing = [field for field in required if field not in raw]
+    if missing:
+        raise InvalidTrade(f"missing field(s): {', '.join(missing)}")
+    return make_trade(
+        **{ours: raw[theirs] for ours, theirs in names.items()},
+        ord_type=raw.get("ord_type", "unknown"),
+        source=source or str(raw["source"]),
+        now=now,
+        pairs=pairs,
+    )
+
+
 def trade_from_json(payload: bytes, now: datetime | None = None) -> Trade:
     """Decode and re-validate a `trades` topic message (the consumer side of the contract)."""
     try:
         raw = orjson.loads(payload)
     except orjson.JSONDecodeError as error:
         raise InvalidTrade(f"not JSON: {error}") from None
-    if not isinstance(raw, dict):
-        raise InvalidTrade(f"expected a JSON object, got {type(raw).__name__}")
-    missing = [
-        f for f in ("pair", "trade_id", "ts", "price", "qty", "side", "source") if f not in raw
-    ]
-    if missing:
-        raise InvalidTrade(f"missing field(s): {', '.join(missing)}")
-    return make_trade(
-        pair=raw["pair"],
-        trade_id=raw["trade_id"],
-        ts=raw["ts"],
-        price=raw["price"],
-        qty=raw["qty"],
-        side=raw["side"],
-        ord_type=raw.get("ord_type", "unknown"),
-        source=str(raw["source"]),
-        now=now or datetime.now(UTC),
-    )
+    return trade_from_fields(raw, CONTRACT_FIELDS, now=now or datetime.now(UTC))
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,7 @@ MALFORMED = {
     b"[1, 2, 3]": "expected a JSON object",
     b'{"channel": "book", "type": "update", "data": []}': "unexpected message",
     b'{"channel": "trade", "type": "update", "data": {"a": 1}}': "without a data list",
+    b'{"channel": "trade", "type": "update", "data": [5]}': "data[0]: expected a JSON object",
     trade_message(price=-5): "price: -5 must be a finite number > 0",
     trade_message(price="abc"): "price: 'abc' is not a number",
     trade_message(qty=0): "qty: 0 must be a finite number > 0",

@@ -21,11 +21,20 @@ from btc_platform.ingest.backoff import Backoff
 from btc_platform.ingest.gap_filler import GapFiller
 from btc_platform.ingest.kraken_rest import KrakenRest
 from btc_platform.logs import get_logger
-from btc_platform.trades import InvalidTrade, Rejected, Trade, make_trade
+from btc_platform.trades import InvalidTrade, Rejected, Trade, trade_from_fields
 
 log = get_logger(__name__)
 
 SOURCE = "kraken-ws"
+# Our field names -> Kraken v2's names for them in a trade entry.
+V2_FIELDS = {
+    "pair": "symbol",
+    "trade_id": "trade_id",
+    "ts": "timestamp",
+    "price": "price",
+    "qty": "qty",
+    "side": "side",
+}
 
 
 class SubscriptionError(RuntimeError):
@@ -150,26 +159,8 @@ class KrakenTradeStream:
         now = datetime.now(UTC)
         for index, entry in enumerate(data):
             try:
-                if not isinstance(entry, dict):
-                    raise InvalidTrade(f"expected an object, got {entry!r}")
-                missing = [
-                    f
-                    for f in ("symbol", "trade_id", "timestamp", "price", "qty", "side")
-                    if f not in entry
-                ]
-                if missing:
-                    raise InvalidTrade(f"missing field(s): {', '.join(missing)}")
-                trade = make_trade(
-                    pair=entry["symbol"],
-                    trade_id=entry["trade_id"],
-                    ts=entry["timestamp"],
-                    price=entry["price"],
-                    qty=entry["qty"],
-                    side=entry["side"],
-                    ord_type=entry.get("ord_type", "unknown"),
-                    source=SOURCE,
-                    now=now,
-                    pairs=self.pairs,
+                trade = trade_from_fields(
+                    entry, V2_FIELDS, now=now, source=SOURCE, pairs=self.pairs
                 )
             except InvalidTrade as error:
                 out.append(Rejected(raw, f"{SOURCE} data[{index}]: {error}", SOURCE))
