@@ -153,3 +153,20 @@ def test_every_pair_refused_is_fatal(broker, topics, tmp_path) -> None:
         stream = fast_stream(fake, ["NOPE/USD"])
         with pytest.raises(SubscriptionError, match=r"refused every pair: \['NOPE/USD'\]"):
             publish(stream.trades(), broker.bootstrap, topics, tmp_path / "spool.jsonl")
+
+
+def test_a_gap_rest_cannot_fill_is_logged_and_streaming_goes_on(broker, topics, tmp_path) -> None:
+    ledger = make_ledger(300, START, seed=8)
+    script = Script(skip_ids={100, 101, 200}, rate_limit_every=1)  # REST refuses everything
+    with FakeKraken({"BTC/USD": ledger}, script) as fake:
+        rest = KrakenRest(fake.rest_url, backoff=Backoff(base=0.001, cap=0.002), max_attempts=2)
+        stream = KrakenTradeStream(fake.ws_url, ["BTC/USD"], rest)
+        publish(
+            until_last_ids(stream.trades(), {"BTC/USD": 300}),
+            broker.bootstrap,
+            topics,
+            tmp_path / "spool.jsonl",
+        )
+    ids = [t.trade_id for t in topic_trades(broker.bootstrap, topics.trades, expect=297)]
+    assert sorted(ids) == [i for i in range(1, 301) if i not in {100, 101, 200}]
+    assert (stream.gaps.stats.gaps, stream.gaps.stats.unfillable) == (2, 3)

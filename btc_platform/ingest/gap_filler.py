@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from btc_platform.ingest.kraken_rest import KrakenRest
+from btc_platform.ingest.kraken_rest import KrakenRest, KrakenRestError
 from btc_platform.logs import get_logger
 from btc_platform.trades import Rejected, Trade, epoch_micros
 
@@ -47,12 +47,15 @@ class GapFiller:
         self.stats.gaps += 1
         since_ns = epoch_micros(previous.ts) * 1_000 - 1
         fill: list[Trade | Rejected] = []
-        async for item in self.rest.trades_since(
-            trade.pair, since_ns, after_id=previous.trade_id, until_id=trade.trade_id - 1
-        ):
-            if isinstance(item, Trade) and item.trade_id >= trade.trade_id:
-                break
-            fill.append(item)
+        try:
+            async for item in self.rest.trades_since(
+                trade.pair, since_ns, after_id=previous.trade_id, until_id=trade.trade_id - 1
+            ):
+                if isinstance(item, Trade) and item.trade_id >= trade.trade_id:
+                    break
+                fill.append(item)
+        except KrakenRestError as error:  # keep streaming; the missing ids are logged below
+            log.error("kraken rest failed during gap fill", pair=trade.pair, error=str(error))
         got = sum(isinstance(item, Trade) for item in fill)
         self.stats.filled += got
         self.stats.unfillable += missing - got

@@ -9,6 +9,7 @@ is yielded as `Rejected` with the raw message, and the stream goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -105,9 +106,11 @@ class KrakenTradeStream:
             pinger.cancel()
 
     async def _ping(self, ws: ClientConnection) -> None:
-        while True:
-            await asyncio.sleep(self.ping_interval)
-            await ws.send(orjson.dumps({"method": "ping", "req_id": next(self._req_ids)}).decode())
+        with contextlib.suppress(ConnectionClosed):  # the reader notices and reconnects
+            while True:
+                await asyncio.sleep(self.ping_interval)
+                ping = {"method": "ping", "req_id": next(self._req_ids)}
+                await ws.send(orjson.dumps(ping).decode())
 
     async def _handle(
         self, raw: bytes, pending: set[str], refused: set[str]
