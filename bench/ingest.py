@@ -24,6 +24,7 @@ from btc_platform.ingest.csv_replay import replay_csv
 from btc_platform.ingest.runner import run_ingest
 from btc_platform.ingest.synthetic import market_trades
 from btc_platform.logs import configure_logging
+from btc_platform.runtime import tune_garbage_collector
 from btc_platform_tests.conftest import free_port
 
 
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     configure_logging("WARNING", "console")
+    tune_garbage_collector()  # as the btc-platform command does, for both contenders
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         csv = work / "trades.csv"

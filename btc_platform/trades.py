@@ -61,6 +61,11 @@ def epoch_micros(ts: datetime) -> int:
     return (ts - EPOCH) // timedelta(microseconds=1)
 
 
+def from_epoch_seconds(seconds: float) -> datetime:
+    """Epoch seconds to UTC, rounded half-even to the microsecond (as numpy's rint does)."""
+    return EPOCH + timedelta(microseconds=round(seconds * 1_000_000))
+
+
 def format_ts(ts: datetime) -> str:
     """ISO-8601 UTC with microseconds and `Z`, e.g. 2024-08-01T00:00:00.000000Z."""
     if ts.utcoffset():
@@ -80,8 +85,8 @@ def parse_ts(value: object, field: str = "ts") -> datetime:
         return parsed.astimezone(UTC)
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         try:
-            return datetime.fromtimestamp(round(value, 6), UTC)
-        except (OverflowError, OSError, ValueError):
+            return from_epoch_seconds(value)
+        except (OverflowError, ValueError):
             raise InvalidTrade(f"{field}: {value!r} is out of range") from None
     raise InvalidTrade(f"{field}: {value!r} is not a timestamp")
 

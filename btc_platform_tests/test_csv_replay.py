@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from btc_platform.ingest import csv_replay
 from btc_platform.ingest.csv_replay import replay_csv
 from btc_platform.trades import Rejected, Trade
 from btc_platform_tests.conftest import shared_file
@@ -83,3 +84,35 @@ def test_the_real_may_2018_file_reaches_the_topic_whole(broker, topics, tmp_path
     assert trades[-1].price == float(last_price) and trades[-1].qty == float(last_qty)
     assert trades[-1].ts == datetime.fromtimestamp(float(last_ts), UTC)
     assert read_topic(broker.bootstrap, topics.dlq, idle=0.5) == []
+
+
+def line_by_line(monkeypatch: pytest.MonkeyPatch, path, pair: str = "BTC/USD") -> list:
+    with monkeypatch.context() as patched:
+        patched.setattr(csv_replay, "_decode_chunk", lambda *args: None)
+        return list(csv_replay.csv_items(path, pair))
+
+
+def test_chunked_decoding_equals_line_by_line_across_chunks_and_bad_lines(
+    monkeypatch, tmp_path
+) -> None:
+    path = tmp_path / "t.csv"
+    rows = [
+        f"{1_700_000_000 + i * 0.37:.4f},{60_000 + (i * 7919 % 13) - 6:.1f},{0.01 + i % 5}\n"
+        for i in range(3_000)
+    ]
+    rows[1_234] = "1700000456.1,-1,1\n"  # a bad line inside one chunk
+    rows[2_000] = "\n"
+    path.write_text("".join(rows))
+    monkeypatch.setattr(csv_replay, "CHUNK_BYTES", 512)  # ~20 lines a chunk
+    chunked = list(csv_replay.csv_items(path, "BTC/USD"))
+    assert chunked == line_by_line(monkeypatch, path)
+    assert len(chunked) == 2_999
+    assert {t.side for t in chunked if isinstance(t, Trade)} == {"buy", "sell"}
+    [bad] = [r for r in chunked if isinstance(r, Rejected)]
+    assert bad.reason == "t.csv line 1235: price: -1.0 must be a finite number > 0"
+
+
+@pytest.mark.slow
+def test_chunked_decoding_of_the_real_file_equals_line_by_line(monkeypatch) -> None:
+    path = shared_file("kraken_XBTUSD_trades_2018-05.csv")
+    assert list(csv_replay.csv_items(path, "BTC/USD")) == line_by_line(monkeypatch, path)

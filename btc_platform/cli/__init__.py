@@ -11,6 +11,7 @@ from btc_platform.cli.broker_cmd import broker
 from btc_platform.cli.ingest_cmd import ingest
 from btc_platform.cli.up_cmd import up
 from btc_platform.logs import configure_logging
+from btc_platform.runtime import tune_garbage_collector
 from btc_platform.settings import SettingsError, load_settings
 
 
@@ -33,6 +34,7 @@ def cli(
     except SettingsError as error:
         raise click.UsageError(str(error)) from None
     configure_logging(settings.log_level, settings.log_format)
+    tune_garbage_collector()
     ctx.obj = settings
 
 
