@@ -97,7 +97,7 @@ def test_chunked_decoding_equals_line_by_line_across_chunks_and_bad_lines(
 ) -> None:
     path = tmp_path / "t.csv"
     rows = [
-        f"{1_700_000_000 + i * 0.37:.4f},{60_000 + (i * 7919 % 13) - 6:.1f},{0.01 + i % 5}\n"
+        f"{1_700_000_000 + i * 0.37:.4f},{60_000 + (i // 9 * 7919 % 13) - 6:.1f},{0.01 + i % 5}\n"
         for i in range(3_000)
     ]
     rows[1_234] = "1700000456.1,-1,1\n"  # a bad line inside one chunk
