@@ -9,6 +9,7 @@ import click
 
 from btc_platform.cli.broker_cmd import broker
 from btc_platform.cli.ingest_cmd import ingest
+from btc_platform.cli.store_cmds import drain, import_candles
 from btc_platform.cli.up_cmd import up
 from btc_platform.logs import configure_logging
 from btc_platform.runtime import tune_garbage_collector
@@ -41,6 +42,8 @@ def cli(
 cli.add_command(broker)
 cli.add_command(ingest)
 cli.add_command(up)
+cli.add_command(drain)
+cli.add_command(import_candles)
 
 
 def main() -> None:

@@ -1,0 +1,159 @@
+"""Drain the `trades` topic into the offline store, with an exactly-once effect.
+
+The consumer is assigned every partition and seeks to the offsets stored in DuckDB (never
+to a consumer-group position): each batch's trades, candles and next offsets are written
+in one DuckDB transaction. The offsets are then committed to the Kafka group too, only so
+that lag shows up in Kafka tooling. A crash anywhere resumes from DuckDB's offsets.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from btc_platform.ingest.progress import Progress
+from btc_platform.logs import get_logger
+from btc_platform.store.offline_store import (
+    TRADE_COLUMNS,
+    BatchResult,
+    open_store,
+    stored_offsets,
+    write_batch,
+)
+from btc_platform.trades import InvalidTrade, Trade, trade_from_json
+
+log = get_logger(__name__)
+
+GROUP_ID = "btc-platform-drain"
+
+
+@dataclass
+class DrainResult:
+    messages: int = 0
+    trades_added: int = 0
+    candles_written: int = 0
+    invalid: int = 0
+    batches: int = 0
+    offsets: dict[int, int] = field(default_factory=dict)
+
+    def add(self, batch: BatchResult, invalid: int) -> None:
+        self.batches += 1
+        self.messages += batch.trades_in_batch + invalid
+        self.trades_added += batch.trades_added
+        self.candles_written += batch.candles_written
+        self.invalid += invalid
+
+
+def trades_frame(trades: list[Trade]) -> pd.DataFrame:
+    """Trades as the store's frame: naive-UTC microsecond timestamps."""
+    frame = pd.DataFrame(trades, columns=TRADE_COLUMNS)
+    frame["ts"] = (
+        pd.to_datetime(frame["ts"], utc=True).dt.tz_localize(None).astype("datetime64[us]")
+    )
+    return frame
+
+
+def drain(
+    bootstrap: str,
+    store_path: Path,
+    topic: str,
+    interval_seconds: int,
+    *,
+    batch_size: int = 50_000,
+    max_messages: int | None = None,
+    idle_ms: int = 1_000,
+) -> DrainResult:
+    """Drain until a poll brings nothing for `idle_ms` (caught up) or `max_messages`."""
+    result = DrainResult()
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=GROUP_ID,
+        enable_auto_commit=False,
+        client_id="btc-platform-drain",
+        max_poll_records=batch_size,
+    )
+    progress = Progress("draining", unit="messages")
+    try:
+        with open_store(store_path) as connection:
+            partitions = _assign(consumer, topic, stored_offsets(connection, topic))
+            while max_messages is None or result.messages < max_messages:
+                records = _poll_batch(consumer, batch_size, idle_ms)
+                if not records:
+                    break
+                trades, invalid = _decode(records)
+                offsets = _next_offsets(topic, records)
+                batch = write_batch(connection, trades_frame(trades), offsets, interval_seconds)
+                result.add(batch, invalid)
+                result.offsets.update({p: o for (_, p), o in offsets.items()})
+                _commit_for_monitoring(consumer, offsets)
+                progress.advance(len(records), lambda: {"trades_added": result.trades_added})
+            if not partitions:
+                log.warning("topic has no partitions yet", topic=topic)
+    finally:
+        consumer.close()
+    log.info("drain caught up", **{k: v for k, v in vars(result).items() if k != "offsets"})
+    return result
+
+
+def _assign(consumer: KafkaConsumer, topic: str, offsets: dict[int, int]) -> list[TopicPartition]:
+    partitions = [
+        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    consumer.assign(partitions)
+    for partition in partitions:
+        if partition.partition in offsets:
+            consumer.seek(partition, offsets[partition.partition])
+        else:
+            consumer.seek_to_beginning(partition)
+    return partitions
+
+
+def _poll_batch(consumer: KafkaConsumer, batch_size: int, idle_ms: int) -> list:
+    records: list = []
+    deadline = time.monotonic() + idle_ms / 1000
+    while len(records) < batch_size and time.monotonic() < deadline:
+        polled = consumer.poll(timeout_ms=100, max_records=batch_size - len(records))
+        got = [record for batch in polled.values() for record in batch]
+        if got:
+            records.extend(got)
+            deadline = time.monotonic() + 0.05  # keep filling while messages keep coming
+    return records
+
+
+def _decode(records: list) -> tuple[list[Trade], int]:
+    trades, invalid = [], 0
+    for record in records:
+        try:
+            trades.append(trade_from_json(record.value))
+        except InvalidTrade as error:  # ingest validates, so this is a foreign producer
+            invalid += 1
+            log.error(
+                "invalid message in trades topic skipped",
+                partition=record.partition,
+                offset=record.offset,
+                reason=str(error),
+            )
+    return trades, invalid
+
+
+def _next_offsets(topic: str, records: list) -> dict[tuple[str, int], int]:
+    offsets: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (topic, record.partition)
+        offsets[key] = max(offsets.get(key, 0), record.offset + 1)
+    return offsets
+
+
+def _commit_for_monitoring(consumer: KafkaConsumer, offsets: dict[tuple[str, int], int]) -> None:
+    try:
+        consumer.commit(
+            {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+        )
+    except KafkaError as error:  # DuckDB holds the truth; this is only for lag dashboards
+        log.debug("kafka offset commit failed", error=type(error).__name__)
