@@ -1,0 +1,91 @@
+"""The pure candle module: windows by event time, explicit gaps, resampling, finality."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from btc_platform.candles import candles_from_trades, is_final, resample_candles
+
+T0 = datetime(2026, 1, 1, 12, 0)
+
+
+def trades(*rows: tuple[str, int, float, float, float]) -> pd.DataFrame:
+    """(pair, trade_id, seconds after T0, price, qty)."""
+    return pd.DataFrame(
+        [(p, i, T0 + timedelta(seconds=s), price, qty) for p, i, s, price, qty in rows],
+        columns=["pair", "trade_id", "ts", "price", "qty"],
+    )
+
+
+def test_ohlcv_by_event_time_with_an_explicit_empty_minute() -> None:
+    frame = trades(
+        ("BTC/USD", 3, 50.0, 101.0, 1.0),  # arrives first, happened last in its minute
+        ("BTC/USD", 1, 5.0, 100.0, 2.0),
+        ("BTC/USD", 2, 50.0, 104.0, 1.0),  # same time as id 3: id order decides the close
+        ("BTC/USD", 4, 185.0, 99.0, 4.0),
+    )
+    candles = candles_from_trades(frame, 60)
+    minute = pd.Timedelta("1min")
+
+    def row(m: int, o: float, h: float, low: float, c: float, v: float, n: int, w: float) -> dict:
+        return {
+            "pair": "BTC/USD",
+            "interval_seconds": 60,
+            "window_start": pd.Timestamp(T0) + m * minute,
+            "open": o,
+            "high": h,
+            "low": low,
+            "close": c,
+            "volume": v,
+            "trade_count": n,
+            "vwap": w,
+        }
+
+    assert candles.to_dict("records") == [
+        row(0, 100.0, 104.0, 100.0, 101.0, 4.0, 3, (200 + 104 + 101) / 4),
+        row(1, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0),  # no trades: explicit, close carried
+        row(2, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0),
+        row(3, 99.0, 99.0, 99.0, 99.0, 4.0, 1, 99.0),
+    ]
+
+
+def test_pairs_do_not_mix_and_previous_close_seeds_nothing_without_gaps() -> None:
+    frame = trades(("BTC/USD", 1, 1.0, 100.0, 1.0), ("ETH/USD", 1, 2.0, 5.0, 3.0))
+    candles = candles_from_trades(frame, 60, previous_close={"BTC/USD": 90.0})
+    assert candles[["pair", "open", "close", "volume"]].values.tolist() == [
+        ["BTC/USD", 100.0, 100.0, 1.0],
+        ["ETH/USD", 5.0, 5.0, 3.0],
+    ]
+
+
+def test_until_extends_with_empty_candles_carrying_the_close() -> None:
+    frame = trades(("BTC/USD", 1, 1.0, 100.0, 1.0))
+    candles = candles_from_trades(
+        frame, 60, until={"BTC/USD": T0 + timedelta(minutes=2, seconds=5)}
+    )
+    assert candles["trade_count"].tolist() == [1, 0, 0]
+    assert candles["close"].tolist() == [100.0] * 3
+
+
+@pytest.mark.parametrize("coarse", [300, 900, 3600])
+def test_resampled_candles_equal_candles_built_directly(coarse: int) -> None:
+    rows = [
+        ("BTC/USD", i, i * 7.3 % 5400 + i * 0.001, 100 + (i * 37 % 11), 0.1 + i % 3)
+        for i in range(2_000)
+    ]
+    frame = trades(*rows)
+    direct = candles_from_trades(frame, coarse)
+    resampled = resample_candles(candles_from_trades(frame, 60), coarse)
+    pd.testing.assert_frame_equal(
+        resampled.reset_index(drop=True), direct.reset_index(drop=True), check_dtype=False
+    )
+
+
+def test_a_candle_is_final_once_the_watermark_passes_its_end_plus_grace() -> None:
+    starts = pd.Series([pd.Timestamp(T0), pd.Timestamp(T0) + pd.Timedelta("1min")])
+    watermark = T0 + timedelta(minutes=1, seconds=10)
+    assert is_final(starts, 60, watermark).tolist() == [True, False]
+    assert is_final(starts, 60, watermark, grace=timedelta(seconds=11)).tolist() == [False, False]

@@ -1,0 +1,168 @@
+"""Kafka -> DuckDB drain: consistent candles, idempotent, exactly-once across crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+
+from btc_platform.broker.publisher import TradePublisher
+from btc_platform.candles import candles_from_trades
+from btc_platform.drain import drain
+from btc_platform.ingest.csv_replay import replay_csv
+from btc_platform.ingest.synthetic import synthetic_trades
+from btc_platform_tests.conftest import shared_file
+from btc_platform_tests.ingest_helpers import publish
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def query(store, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(store), read_only=True) as connection:
+        return connection.execute(sql).df()
+
+
+def trades_table(store) -> pd.DataFrame:
+    return query(store, "SELECT * FROM trades ORDER BY pair, trade_id")
+
+
+def candles_table(store) -> pd.DataFrame:
+    return query(store, "SELECT * FROM candles ORDER BY pair, interval_seconds, window_start")
+
+
+async def collect(stream) -> list:
+    return [item async for item in stream]
+
+
+def messy_trades(count: int = 3_000) -> list:
+    """Two pairs interleaved, then duplicates and late trades mixed into the order."""
+    trades = asyncio.run(collect(synthetic_trades(["BTC/USD", "ETH/USD"], 3, START, 0, count)))
+    rng = random.Random(5)
+    messy = list(trades)
+    late = messy[1_000:1_200]
+    del messy[1_000:1_200]
+    messy[2_000:2_000] = late  # 200 trades arrive well after their minute
+    messy += rng.sample(trades, 300)  # replays
+    return messy
+
+
+def publish_trades(trades, bootstrap, topics, tmp_path) -> None:
+    publisher = TradePublisher(bootstrap, tmp_path / "spool.jsonl", topics)
+    for trade in trades:
+        publisher.publish(trade)
+    assert publisher.close() == 0
+
+
+def test_drain_is_consistent_idempotent_and_resumable(broker, topics, tmp_path) -> None:
+    trades = messy_trades()
+    publish_trades(trades, broker.bootstrap, topics, tmp_path)
+    store = tmp_path / "offline.duckdb"
+
+    first = drain(broker.bootstrap, store, topics.trades, 60, batch_size=257, max_messages=1_000)
+    assert first.messages in range(1_000, 1_257)
+    rest = drain(broker.bootstrap, store, topics.trades, 60, batch_size=257)
+    assert first.messages + rest.messages == len(trades)
+    assert first.trades_added + rest.trades_added == 3_000  # the 300 replays added nothing
+    assert rest.offsets == {0: len(trades)}
+    again = drain(broker.bootstrap, store, topics.trades, 60)
+    assert (again.messages, again.trades_added) == (0, 0)
+
+    stored = trades_table(store)
+    unique = sorted({(t.pair, t.trade_id): t for t in trades}.values())
+    assert list(zip(stored["pair"], stored["trade_id"], stored["price"], strict=True)) == [
+        (t.pair, t.trade_id, t.price) for t in unique
+    ]
+    clean = candles_from_trades(stored[["pair", "trade_id", "ts", "price", "qty"]], 60)
+    pd.testing.assert_frame_equal(
+        candles_table(store).reset_index(drop=True), clean, check_dtype=False
+    )
+    assert query(store, "SELECT * FROM kafka_offsets").values.tolist() == [
+        [topics.trades, 0, len(trades)]
+    ]
+
+
+@pytest.mark.slow
+def test_candles_match_an_independent_computation_on_real_trades(broker, topics, tmp_path) -> None:
+    path = shared_file("kraken_XBTUSD_trades_2018-05.csv")
+    publish(replay_csv(path, "BTC/USD"), broker.bootstrap, topics, tmp_path / "spool.jsonl")
+    store = tmp_path / "offline.duckdb"
+    result = drain(broker.bootstrap, store, topics.trades, 60)
+    assert result.trades_added == 152_019
+
+    # Independent: DuckDB straight on the CSV, line number = trade id, no pandas involved.
+    expected = query(
+        store,
+        f"""
+        WITH t AS (
+            SELECT row_number() OVER () AS id, column1 AS price, column2 AS qty,
+                   make_timestamp(CAST(round(column0 * 1e6) AS BIGINT)) AS ts
+            FROM read_csv('{path}', header = false, columns = {{'column0': 'DOUBLE',
+                 'column1': 'DOUBLE', 'column2': 'DOUBLE'}})
+        )
+        SELECT time_bucket(INTERVAL 1 minute, ts) AS window_start,
+               first(price ORDER BY ts, id) AS open, max(price) AS high, min(price) AS low,
+               last(price ORDER BY ts, id) AS close, sum(qty) AS volume, count(*) AS trade_count,
+               sum(price * qty) / sum(qty) AS vwap
+        FROM t GROUP BY 1 ORDER BY 1
+        """,
+    )
+    got = query(store, "SELECT * FROM candles WHERE trade_count > 0 ORDER BY window_start")
+    assert len(got) == len(expected)
+    for column in ("open", "high", "low", "close", "trade_count"):
+        assert got[column].tolist() == expected[column].tolist(), column
+    for column in ("volume", "vwap"):
+        pd.testing.assert_series_equal(got[column], expected[column], check_names=False, rtol=1e-9)
+    span = (expected["window_start"].iloc[-1] - expected["window_start"].iloc[0]) // timedelta(
+        minutes=1
+    )
+    assert query(store, "SELECT count(*) AS n FROM candles")["n"][0] == span + 1  # gaps explicit
+
+
+@pytest.mark.slow
+def test_a_crash_at_any_stage_loses_and_doubles_nothing(broker, topics, tmp_path) -> None:
+    trades = messy_trades(2_000)
+    publish_trades(trades, broker.bootstrap, topics, tmp_path)
+    clean_store = tmp_path / "clean.duckdb"
+    drain(broker.bootstrap, clean_store, topics.trades, 60, batch_size=300)
+    clean_trades, clean_candles = trades_table(clean_store), candles_table(clean_store)
+
+    rng = random.Random(11)
+    stages_seen = set()
+    for run in range(8):
+        store = tmp_path / f"run{run}.duckdb"
+        for _attempt in range(12):
+            stage = rng.choice(["before-commit", "after-commit", "mid-batch"])
+            args = [
+                broker.bootstrap,
+                str(store),
+                topics.trades,
+                stage,
+                str(rng.randint(1, 4)),
+                str(rng.randint(1, 12)),
+                str(rng.choice([97, 300, 1_000])),
+            ]
+            done = subprocess.run(
+                [sys.executable, "-m", "btc_platform_tests.crashing_drain", *args],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if done.returncode == 0:
+                break
+            assert done.returncode == -9, done.stderr
+            stages_seen.add(stage)
+        else:
+            pytest.fail(f"run {run}: the drain never finished")
+        pd.testing.assert_frame_equal(trades_table(store), clean_trades)
+        pd.testing.assert_frame_equal(candles_table(store), clean_candles)
+        assert query(store, "SELECT next_offset FROM kafka_offsets")["next_offset"][0] == len(
+            trades
+        )
+    assert stages_seen == {"before-commit", "after-commit", "mid-batch"}
