@@ -1,0 +1,62 @@
+"""Dagster resources: the only way assets, sensors and checks reach Kafka and DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from kafka import KafkaConsumer, TopicPartition
+
+from btc_platform.drain import GROUP_ID, DrainResult, drain
+from btc_platform.store.offline_store import open_store
+
+DUCKDB_POOL = "duckdb"  # one writer at a time: every asset that writes the file is in it
+
+
+class KafkaResource(dg.ConfigurableResource):
+    bootstrap: str
+    trades_topic: str = "trades"
+
+    def positions(self) -> dict[int, tuple[int, int]]:
+        """Per partition, (the drain's committed offset, the topic's end offset).
+
+        Cheap (metadata and offsets only, no messages), for sensors. A broker whose end
+        offsets are approximate (the embedded one) can only make this under-report, so a
+        drain still follows new data; drains never rely on it.
+        """
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=GROUP_ID, enable_auto_commit=False
+        )
+        try:
+            partitions = [
+                TopicPartition(self.trades_topic, p)
+                for p in sorted(consumer.partitions_for_topic(self.trades_topic) or ())
+            ]
+            ends = consumer.end_offsets(partitions)
+            committed = {tp: consumer.committed(tp) or 0 for tp in partitions}
+            return {tp.partition: (committed[tp], ends[tp]) for tp in partitions}
+        finally:
+            consumer.close()
+
+
+class OfflineStoreResource(dg.ConfigurableResource):
+    path: str
+    candle_seconds: int = 60
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with open_store(Path(self.path), read_only=read_only) as connection:
+            yield connection
+
+    def drain(self, kafka: KafkaResource, batch_size: int, max_messages: int) -> DrainResult:
+        return drain(
+            kafka.bootstrap,
+            Path(self.path),
+            kafka.trades_topic,
+            self.candle_seconds,
+            batch_size=batch_size,
+            max_messages=max_messages,
+        )
