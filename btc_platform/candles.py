@@ -25,6 +25,7 @@ CANDLE_COLUMNS = [
     "volume",
     "trade_count",
     "vwap",
+    "final",
 ]
 DEFAULT_GRACE = timedelta(seconds=10)
 
@@ -39,11 +40,13 @@ def candles_from_trades(
     *,
     previous_close: dict[str, float] | None = None,
     until: dict[str, datetime] | None = None,
+    grace: timedelta = DEFAULT_GRACE,
 ) -> pd.DataFrame:
     """Candles for every window from each pair's first trade window to its last (or `until`).
 
-    `trades` has columns pair, trade_id, ts (UTC), price, qty. `previous_close` seeds the
-    close carried into leading empty windows (none: they start at the first trade).
+    `trades` has columns pair, trade_id, ts (UTC), price, qty, and must hold the pair's
+    newest trade: its time is the watermark that makes a candle `final`. `previous_close`
+    seeds the close carried into leading empty windows (none: they start at the first trade).
     """
     if trades.empty:
         return pd.DataFrame(columns=CANDLE_COLUMNS)
@@ -75,6 +78,8 @@ def candles_from_trades(
     ]
     result = pd.concat(filled, ignore_index=True)
     result.insert(1, "interval_seconds", interval_seconds)
+    watermarks = result["pair"].map(ordered.groupby("pair")["ts"].max())
+    result["final"] = is_final(result["window_start"], interval_seconds, watermarks, grace)
     return result[CANDLE_COLUMNS]
 
 
@@ -103,10 +108,15 @@ def _fill_gaps(
 
 
 def resample_candles(candles: pd.DataFrame, interval_seconds: int) -> pd.DataFrame:
-    """Coarser candles from finer ones of the same pair(s) (e.g. 1m -> 5m)."""
+    """Coarser candles from finer ones of the same pair(s) (e.g. 1m -> 5m).
+
+    A coarse candle is final when every fine window it covers is final.
+    """
     if candles.empty:
         return pd.DataFrame(columns=CANDLE_COLUMNS)
     ordered = candles.sort_values(["pair", "window_start"], kind="stable")
+    fine_ends = ordered["window_start"] + pd.to_timedelta(ordered["interval_seconds"], unit="s")
+    final_until = fine_ends.where(ordered["final"].astype(bool)).groupby(ordered["pair"]).max()
     coarse = window_start(ordered["window_start"], interval_seconds)
     notional = ordered["vwap"] * ordered["volume"]
     grouped = ordered.assign(coarse=coarse, notional=notional).groupby(["pair", "coarse"])
@@ -126,15 +136,18 @@ def resample_candles(candles: pd.DataFrame, interval_seconds: int) -> pd.DataFra
     )
     result = result.rename(columns={"coarse": "window_start"}).drop(columns="notional")
     result.insert(1, "interval_seconds", interval_seconds)
+    coarse_ends = result["window_start"] + pd.Timedelta(seconds=interval_seconds)
+    result["final"] = (coarse_ends <= result["pair"].map(final_until)).fillna(False)
     return result[CANDLE_COLUMNS]
 
 
 def is_final(
     window_starts: pd.Series,
     interval_seconds: int,
-    watermark: datetime,
+    watermark: datetime | pd.Series,
     grace: timedelta = DEFAULT_GRACE,
 ) -> pd.Series:
     """Whether each window has closed: its end plus `grace` is at or before the watermark."""
     ends = window_starts + pd.Timedelta(seconds=interval_seconds) + grace
-    return ends <= pd.Timestamp(watermark)
+    limit = watermark if isinstance(watermark, pd.Series) else pd.Timestamp(watermark)
+    return ends <= limit

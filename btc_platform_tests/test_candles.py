@@ -30,7 +30,9 @@ def test_ohlcv_by_event_time_with_an_explicit_empty_minute() -> None:
     candles = candles_from_trades(frame, 60)
     minute = pd.Timedelta("1min")
 
-    def row(m: int, o: float, h: float, low: float, c: float, v: float, n: int, w: float) -> dict:
+    def row(
+        m: int, o: float, h: float, low: float, c: float, v: float, n: int, w: float, final: bool
+    ) -> dict:
         return {
             "pair": "BTC/USD",
             "interval_seconds": 60,
@@ -42,13 +44,15 @@ def test_ohlcv_by_event_time_with_an_explicit_empty_minute() -> None:
             "volume": v,
             "trade_count": n,
             "vwap": w,
+            "final": final,
         }
 
     assert candles.to_dict("records") == [
-        row(0, 100.0, 104.0, 100.0, 101.0, 4.0, 3, (200 + 104 + 101) / 4),
-        row(1, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0),  # no trades: explicit, close carried
-        row(2, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0),
-        row(3, 99.0, 99.0, 99.0, 99.0, 4.0, 1, 99.0),
+        row(0, 100.0, 104.0, 100.0, 101.0, 4.0, 3, (200 + 104 + 101) / 4, True),
+        row(1, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0, True),  # no trades: explicit
+        # watermark 12:03:05 < 12:03:00 + 10 s grace: the last two may still change
+        row(2, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0, False),
+        row(3, 99.0, 99.0, 99.0, 99.0, 4.0, 1, 99.0, False),
     ]
 
 

@@ -71,6 +71,7 @@ def read_ohlcvt(path: Path, pair: str, interval_seconds: int) -> tuple[pd.DataFr
             "volume": good["volume"],
             "trade_count": good["trades"].astype("Int64") if "trades" in good else pd.NA,
             "vwap": np.nan,
+            "final": True,
         }
     )
     return candles[CANDLE_COLUMNS], rejected

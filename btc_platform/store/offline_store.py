@@ -97,14 +97,16 @@ def _count(connection: duckdb.DuckDBPyConnection) -> int:
 def _refresh_candles(
     connection: duckdb.DuckDBPyConnection, pair: str, first_ts: pd.Timestamp, interval: int
 ) -> int:
-    """Recompute the pair's candles from its last candle (or `first_ts`) on."""
+    """Recompute the pair's candles from its first candle that is not final yet (the last
+    one is never final: it holds the newest trade), or from `first_ts` if that is earlier."""
     window = pd.Timestamp(first_ts).floor(f"{interval}s")
-    last = scalar(
+    open_since = scalar(
         connection,
-        "SELECT max(window_start) FROM candles WHERE pair = ? AND interval_seconds = ?",
+        "SELECT min(window_start) FROM candles WHERE pair = ? AND interval_seconds = ?"
+        " AND NOT final",
         [pair, interval],
     )
-    start = min(window, pd.Timestamp(last)) if last is not None else window
+    start = min(window, pd.Timestamp(open_since)) if open_since is not None else window
     previous = scalar(
         connection,
         "SELECT close FROM candles WHERE pair = ? AND interval_seconds = ? AND window_start < ?"

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS candles (
     volume DOUBLE NOT NULL,
     trade_count BIGINT,  -- 0: a window without trades; NULL: unknown (imported OHLCV)
     vwap DOUBLE,  -- NULL: unknown (imported OHLCV)
+    final BOOLEAN NOT NULL,  -- the watermark passed the window's end plus grace
     PRIMARY KEY (pair, interval_seconds, window_start)
 );
 CREATE TABLE IF NOT EXISTS kafka_offsets (
