@@ -42,6 +42,7 @@ format: $(VENV)/.synced  ## ruff format + autofix
 
 bench: $(VENV)/.synced  ## the benchmarks (print their figures)
 	$(VENV)/bin/python bench/ingest.py
+	$(VENV)/bin/python bench/drain.py
 
 clean:  ## remove the environments and local state
 	rm -rf $(VENV) .tools .btc-platform

@@ -67,7 +67,7 @@ def drain(
     *,
     batch_size: int = 50_000,
     max_messages: int | None = None,
-    idle_ms: int = 1_000,
+    idle_ms: int = 500,
 ) -> DrainResult:
     """Drain until a poll brings nothing for `idle_ms` (caught up) or `max_messages`."""
     result = DrainResult()

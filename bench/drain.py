@@ -1,0 +1,158 @@
+"""Drain benchmark: N trades in the topic -> DuckDB through the real drain, against (a) a bare
+kafka-python consumer that only reads the same messages and (b) a per-message INSERT loop
+as course projects write it; then trades -> 1-minute candles, DuckDB SQL vs pandas.
+
+Targets: drain >= 0.7 of the bare consumer, >= 5x the per-message loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from kafka import KafkaConsumer, TopicPartition
+
+from btc_platform.broker.embedded import EmbeddedBroker
+from btc_platform.broker.publisher import TradePublisher
+from btc_platform.broker.topics import Topics, ensure_topics
+from btc_platform.candles import candles_from_trades
+from btc_platform.drain import drain
+from btc_platform.ingest.synthetic import market_trades
+from btc_platform.logs import configure_logging
+from btc_platform.runtime import tune_garbage_collector
+from btc_platform.store.schema import ensure_schema
+from btc_platform.trades import trade_from_json
+from btc_platform_tests.conftest import free_port
+
+
+def fill_topic(bootstrap: str, count: int, spool: Path) -> None:
+    publisher = TradePublisher(bootstrap, spool)
+    for trade in itertools.islice(
+        market_trades("BTC/USD", 2, datetime(2024, 1, 1, tzinfo=UTC)), count
+    ):
+        publisher.publish(trade)
+    publisher.close()
+
+
+def consumer_at_start(bootstrap: str) -> KafkaConsumer:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    partition = TopicPartition("trades", 0)
+    consumer.assign([partition])
+    consumer.seek(partition, 0)
+    return consumer
+
+
+def bare_consumer(bootstrap: str, count: int) -> float:
+    consumer = consumer_at_start(bootstrap)
+    started, seen = time.perf_counter(), 0
+    while seen < count:
+        seen += sum(len(batch) for batch in consumer.poll(timeout_ms=1000).values())
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return elapsed
+
+
+def per_message_loop(bootstrap: str, store: Path, count: int) -> float:
+    """The naive loop: decode, INSERT one row, commit, for every message."""
+    connection = duckdb.connect(str(store))
+    ensure_schema(connection)
+    consumer = consumer_at_start(bootstrap)
+    started, seen = time.perf_counter(), 0
+    while seen < count:
+        for batch in consumer.poll(timeout_ms=1000, max_records=count - seen).values():
+            for record in batch:
+                t = trade_from_json(record.value)
+                connection.execute(
+                    "INSERT INTO trades VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [
+                        t.pair,
+                        t.trade_id,
+                        t.ts.replace(tzinfo=None),
+                        t.price,
+                        t.qty,
+                        t.side,
+                        t.ord_type,
+                        t.source,
+                    ],
+                )
+                seen += 1
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    connection.close()
+    return elapsed
+
+
+def candles_sql_vs_pandas(rows: int) -> tuple[float, float]:
+    rng = np.random.default_rng(1)
+    start = np.datetime64("2024-01-01T00:00:00", "us")
+    frame = pd.DataFrame(
+        {
+            "pair": "BTC/USD",
+            "trade_id": np.arange(rows),
+            "ts": start
+            + np.sort(rng.integers(0, 86_400 * 30 * 1_000_000, rows)).astype("timedelta64[us]"),
+            "price": 60_000 + rng.standard_normal(rows).cumsum(),
+            "qty": rng.exponential(0.05, rows),
+        }
+    )
+    connection = duckdb.connect()
+    started = time.perf_counter()
+    connection.execute(
+        """SELECT time_bucket(INTERVAL 1 minute, ts) AS w, first(price ORDER BY ts, trade_id),
+                  max(price), min(price), last(price ORDER BY ts, trade_id), sum(qty), count(*)
+           FROM frame GROUP BY w"""
+    ).fetchall()
+    sql = time.perf_counter() - started
+    started = time.perf_counter()
+    candles_from_trades(frame, 60)
+    ours = time.perf_counter() - started
+    return sql, ours
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=1_000_000)
+    parser.add_argument("--naive-trades", type=int, default=20_000)
+    parser.add_argument("--candle-rows", type=int, default=10_000_000)
+    args = parser.parse_args()
+    configure_logging("WARNING", "console")
+    tune_garbage_collector()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        broker = EmbeddedBroker(work / "broker", f"127.0.0.1:{free_port()}")
+        broker.start()
+        try:
+            ensure_topics(broker.bootstrap, Topics().all())
+            fill_topic(broker.bootstrap, args.trades, work / "spool.jsonl")
+            bare = bare_consumer(broker.bootstrap, args.trades)
+            started = time.perf_counter()
+            result = drain(broker.bootstrap, work / "drain.duckdb", "trades", 60)
+            ours = time.perf_counter() - started
+            naive = per_message_loop(broker.bootstrap, work / "naive.duckdb", args.naive_trades)
+        finally:
+            broker.stop()
+    assert result.trades_added == args.trades
+    n, k = args.trades, args.naive_trades
+    print(f"trades                          {n:>12,}")
+    print(f"bare consumer (read only)       {n / bare:>12,.0f} trades/s  ({bare:.1f} s)")
+    print(f"btc-platform drain              {n / ours:>12,.0f} trades/s  ({ours:.1f} s)")
+    print(f"per-message INSERT loop         {k / naive:>12,.0f} trades/s  (on {k:,} trades)")
+    print(f"ratio drain / bare consumer     {bare / ours:>12.2f}   (target >= 0.70)")
+    print(f"ratio drain / per-message loop  {(n / ours) / (k / naive):>12.1f}x  (target >= 5x)")
+    sql, ours_candles = candles_sql_vs_pandas(args.candle_rows)
+    rows = args.candle_rows
+    print(f"1m candles from {rows:,} trades")
+    print(f"  DuckDB SQL aggregate          {sql:>12.2f} s")
+    print(f"  candles_from_trades (pandas)  {ours_candles:>12.2f} s")
+    print(f"  ratio SQL / candles_from_trades {sql / ours_candles:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
