@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: up test test-fast lint format bench clean help
+.PHONY: up dagster test test-fast lint format bench clean help
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 up: $(VENV)/.synced  ## the platform on embedded defaults (broker + live Kraken ingest); Ctrl-C stops it
 	$(VENV)/bin/btc-platform up $(ARGS)
+
+dagster: $(VENV)/.synced  ## the Dagster UI + daemon (drain sensor, assets, checks) on BTC_UI_PORT
+	$(VENV)/bin/dagster dev -h 127.0.0.1 -p $${BTC_UI_PORT:-3000}
 
 test: $(VENV)/.synced  ## lint, then the whole test suite (slow tests included)
 	$(VENV)/bin/ruff check btc_platform btc_platform_tests bench

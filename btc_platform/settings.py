@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     kraken_ws_url: str = "wss://ws.kraken.com/v2"
     kraken_rest_url: str = "https://api.kraken.com"
     candle_seconds: int = Field(default=60, gt=0, le=86_400)
+    drain_sensor_seconds: int = Field(default=15, ge=1, le=3_600)
+    candle_freshness_seconds: int = Field(default=600, ge=1)
     horizon_minutes: int = Field(default=5, gt=0, le=1_440)
     model_name: str = Field(default="btc-price", min_length=1)
     mlflow_tracking_uri: str | None = Field(

@@ -75,9 +75,12 @@ def test_drain_sensor_requests_one_run_per_new_position_and_none_in_flight(
 ):
     kafka = KafkaResource(bootstrap=settings.kafka_bootstrap, trades_topic=topics.trades)
     instance = dg.DagsterInstance.ephemeral()
+    sensor = drain_sensor(interval_seconds=15)
+    assert sensor.minimum_interval_seconds == 15
 
     def evaluate() -> dg.SensorResult:
-        return drain_sensor(dg.build_sensor_context(instance=instance, resources={"kafka": kafka}))
+        context = dg.build_sensor_context(instance=instance, resources={"kafka": kafka})
+        return sensor(context)
 
     assert evaluate().skip_reason.skip_message == "nothing new in Kafka `trades`"
     publish_synthetic(

@@ -31,6 +31,7 @@ def test_pairs_are_comma_separated_and_normalized(monkeypatch: pytest.MonkeyPatc
         ("BTC_KRAKEN_WS_URL", "http://x", "must start with ws:// or wss://"),
         ("BTC_API_PORT", "70000", "BTC_API_PORT='70000'"),
         ("BTC_LOG_LEVEL", "loud", "BTC_LOG_LEVEL='loud'"),
+        ("BTC_DRAIN_SENSOR_SECONDS", "0", "greater than or equal to 1"),
     ],
 )
 def test_bad_values_name_the_setting(

@@ -1,16 +1,11 @@
 """Asset checks on the offline store: invariants, duplicates, continuity, freshness."""
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from btc_platform.defs.metadata import markdown_table
 from btc_platform.defs.resources import OfflineStoreResource
-
-
-def freshness_limit_seconds() -> int:
-    return int(os.environ.get("BTC_CANDLE_FRESHNESS_SECONDS", "600"))
 
 
 @dg.asset_check(asset="candles_1m", description="low <= open, close <= high; volume >= 0.")
@@ -71,7 +66,7 @@ def candle_freshness(offline_store: OfflineStoreResource) -> dg.AssetCheckResult
             "SELECT max(window_start) FROM candles WHERE interval_seconds = ?",
             [offline_store.candle_seconds],
         ).fetchall()[0][0]
-    limit = freshness_limit_seconds()
+    limit = offline_store.freshness_seconds
     if newest is None:
         return dg.AssetCheckResult(passed=False, metadata={"reason": "no candles yet"})
     age = (datetime.now(UTC).replace(tzinfo=None) - newest).total_seconds()

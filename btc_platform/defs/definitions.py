@@ -19,13 +19,15 @@ def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.De
         assets=[drained_market_data, *coarse_candle_assets],
         asset_checks=asset_checks,
         jobs=[drain_job],
-        sensors=[drain_sensor],
+        sensors=[drain_sensor(settings.drain_sensor_seconds)],
         resources={
             "kafka": KafkaResource(
                 bootstrap=settings.kafka_bootstrap, trades_topic=(topics or Topics()).trades
             ),
             "offline_store": OfflineStoreResource(
-                path=str(settings.offline_store.resolve()), candle_seconds=settings.candle_seconds
+                path=str(settings.offline_store.resolve()),
+                candle_seconds=settings.candle_seconds,
+                freshness_seconds=settings.candle_freshness_seconds,
             ),
         },
     )

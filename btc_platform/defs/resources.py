@@ -45,6 +45,7 @@ class KafkaResource(dg.ConfigurableResource):
 class OfflineStoreResource(dg.ConfigurableResource):
     path: str
     candle_seconds: int = 60
+    freshness_seconds: int = 600
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -1,7 +1,5 @@
 """The drain sensor: only looks (offsets), never consumes; runs do the work."""
 
-import os
-
 import dagster as dg
 from kafka.errors import KafkaError
 
@@ -16,17 +14,19 @@ IN_FLIGHT = [
 ]
 
 
-def sensor_interval() -> int:
-    return int(os.environ.get("BTC_DRAIN_SENSOR_SECONDS", "15"))
+def drain_sensor(interval_seconds: int) -> dg.SensorDefinition:
+    return dg.sensor(
+        name="drain_sensor",
+        job=drain_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests a drain when Kafka `trades` has moved past the drained position.",
+    )(look_for_new_trades)
 
 
-@dg.sensor(
-    job=drain_job,
-    minimum_interval_seconds=sensor_interval(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a drain when Kafka `trades` has moved past the drained position.",
-)
-def drain_sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource) -> dg.SensorResult:
+def look_for_new_trades(
+    context: dg.SensorEvaluationContext, kafka: KafkaResource
+) -> dg.SensorResult:
     in_flight = context.instance.get_runs(
         filters=dg.RunsFilter(job_name=DRAIN_JOB, statuses=IN_FLIGHT), limit=1
     )
