@@ -56,17 +56,7 @@ def candles_from_trades(
     grouped = ordered.assign(window_start=windows, notional=notional).groupby(
         ["pair", "window_start"], sort=True
     )
-    candles = grouped.agg(
-        open=("price", "first"),
-        high=("price", "max"),
-        low=("price", "min"),
-        close=("price", "last"),
-        volume=("qty", "sum"),
-        trade_count=("price", "size"),
-        notional=("notional", "sum"),
-    ).reset_index()
-    candles["vwap"] = candles["notional"] / candles["volume"]
-    candles = candles.drop(columns="notional")
+    candles = _ohlcv(grouped, ("price",) * 4, "qty", ("price", "size"))
     filled = [
         _fill_gaps(
             group,
@@ -81,6 +71,31 @@ def candles_from_trades(
     watermarks = result["pair"].map(ordered.groupby("pair")["ts"].max())
     result["final"] = is_final(result["window_start"], interval_seconds, watermarks, grace)
     return result[CANDLE_COLUMNS]
+
+
+def _ohlcv(
+    grouped: pd.core.groupby.DataFrameGroupBy,
+    ohlc: tuple[str, str, str, str],
+    volume: str,
+    count: tuple[str, str],
+) -> pd.DataFrame:
+    """Open/high/low/close/volume/count and vwap (close when there is no volume) per group;
+    the groups carry a `notional` (price x quantity) column."""
+    open_, high, low, close = ohlc
+    result = grouped.agg(
+        open=(open_, "first"),
+        high=(high, "max"),
+        low=(low, "min"),
+        close=(close, "last"),
+        volume=(volume, "sum"),
+        trade_count=count,
+        notional=("notional", "sum"),
+    ).reset_index()
+    traded = result["volume"] > 0
+    result["vwap"] = np.where(
+        traded, result["notional"] / result["volume"].where(traded), result["close"]
+    )
+    return result.drop(columns="notional")
 
 
 def _fill_gaps(
@@ -120,21 +135,8 @@ def resample_candles(candles: pd.DataFrame, interval_seconds: int) -> pd.DataFra
     coarse = window_start(ordered["window_start"], interval_seconds)
     notional = ordered["vwap"] * ordered["volume"]
     grouped = ordered.assign(coarse=coarse, notional=notional).groupby(["pair", "coarse"])
-    result = grouped.agg(
-        open=("open", "first"),
-        high=("high", "max"),
-        low=("low", "min"),
-        close=("close", "last"),
-        volume=("volume", "sum"),
-        trade_count=("trade_count", "sum"),
-        notional=("notional", "sum"),
-    ).reset_index()
-    result["vwap"] = np.where(
-        result["volume"] > 0,
-        result["notional"] / result["volume"].where(result["volume"] > 0),
-        result["close"],
-    )
-    result = result.rename(columns={"coarse": "window_start"}).drop(columns="notional")
+    result = _ohlcv(grouped, ("open", "high", "low", "close"), "volume", ("trade_count", "sum"))
+    result = result.rename(columns={"coarse": "window_start"})
     result.insert(1, "interval_seconds", interval_seconds)
     coarse_ends = result["window_start"] + pd.Timedelta(seconds=interval_seconds)
     result["final"] = (coarse_ends <= result["pair"].map(final_until)).fillna(False)
