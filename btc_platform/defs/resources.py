@@ -28,7 +28,10 @@ class KafkaResource(dg.ConfigurableResource):
         drain still follows new data; drains never rely on it.
         """
         consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=GROUP_ID, enable_auto_commit=False
+            bootstrap_servers=self.bootstrap,
+            group_id=GROUP_ID,
+            enable_auto_commit=False,
+            bootstrap_timeout_ms=5_000,  # a sensor evaluation must end well within 60 s
         )
         try:
             partitions = [
