@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -34,6 +35,56 @@ def window_start(ts: pd.Series, interval_seconds: int) -> pd.Series:
     return ts.dt.floor(f"{interval_seconds}s")
 
 
+CANDLE_SQL = """
+WITH agg AS (
+    SELECT pair, time_bucket(to_seconds({interval}), ts, TIMESTAMP '1970-01-01') AS window_start,
+           first(price ORDER BY ts, trade_id) AS open, max(price) AS high, min(price) AS low,
+           last(price ORDER BY ts, trade_id) AS close, sum(qty) AS volume,
+           count(*) AS trade_count, sum(price * qty) / sum(qty) AS vwap, max(ts) AS newest
+    FROM {trades} GROUP BY ALL
+), span AS (
+    SELECT a.pair, least(min(a.window_start), any_value(b.grid_start)) AS lo,
+           greatest(max(a.window_start), any_value(b.grid_end)) AS hi,
+           max(a.newest) AS watermark, any_value(b.previous_close) AS previous_close
+    FROM agg a LEFT JOIN {bounds} b USING (pair) GROUP BY a.pair
+), grid AS (
+    SELECT pair, unnest(generate_series(lo, hi, to_seconds({interval}))) AS window_start,
+           watermark, previous_close
+    FROM span
+), joined AS (
+    SELECT g.pair, g.window_start, g.watermark, a.open, a.high, a.low, a.close, a.volume,
+           a.trade_count, a.vwap,
+           coalesce(last_value(a.close IGNORE NULLS) OVER (
+               PARTITION BY g.pair ORDER BY g.window_start
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), g.previous_close) AS carried
+    FROM grid g LEFT JOIN agg a ON a.pair = g.pair AND a.window_start = g.window_start
+)
+SELECT pair, {interval} AS interval_seconds, window_start,
+       coalesce(open, carried) AS open, coalesce(high, carried) AS high,
+       coalesce(low, carried) AS low, coalesce(close, carried) AS close,
+       coalesce(volume, 0.0) AS volume, coalesce(trade_count, 0) AS trade_count,
+       coalesce(vwap, carried) AS vwap,
+       window_start + to_seconds({interval} + {grace_seconds}) <= watermark AS final
+FROM joined
+WHERE carried IS NOT NULL
+ORDER BY pair, window_start
+"""
+
+
+def candle_sql(
+    trades: str, bounds: str, interval_seconds: int, grace: timedelta = DEFAULT_GRACE
+) -> str:
+    """The candle query over relations `trades` (pair, trade_id, ts, price, qty) and `bounds`
+    (pair, grid_start, grid_end, previous_close: where each pair's grid of windows starts and
+    ends, and the close carried into leading empty windows; NULLs: the trades decide)."""
+    return CANDLE_SQL.format(
+        trades=trades,
+        bounds=bounds,
+        interval=int(interval_seconds),
+        grace_seconds=int(grace.total_seconds()),
+    )
+
+
 def candles_from_trades(
     trades: pd.DataFrame,
     interval_seconds: int,
@@ -44,33 +95,31 @@ def candles_from_trades(
 ) -> pd.DataFrame:
     """Candles for every window from each pair's first trade window to its last (or `until`).
 
-    `trades` has columns pair, trade_id, ts (UTC), price, qty, and must hold the pair's
-    newest trade: its time is the watermark that makes a candle `final`. `previous_close`
-    seeds the close carried into leading empty windows (none: they start at the first trade).
+    `trades` has columns pair, trade_id, ts (naive UTC), price, qty, and must hold the pair's
+    newest trade: its time is the watermark that makes a candle `final`. Runs `CANDLE_SQL`
+    (the query the offline store runs) on an in-memory DuckDB.
     """
     if trades.empty:
         return pd.DataFrame(columns=CANDLE_COLUMNS)
-    ordered = trades.sort_values(["pair", "ts", "trade_id"], kind="stable")
-    windows = window_start(ordered["ts"], interval_seconds)
-    notional = ordered["price"] * ordered["qty"]
-    grouped = ordered.assign(window_start=windows, notional=notional).groupby(
-        ["pair", "window_start"], sort=True
+    pairs = sorted(set(trades["pair"]) | set(previous_close or {}) | set(until or {}))
+    bounds = pd.DataFrame(
+        {
+            "pair": pairs,
+            "grid_start": pd.Series([pd.NaT] * len(pairs), dtype="datetime64[us]"),
+            "grid_end": pd.Series(
+                [(until or {}).get(p) for p in pairs], dtype="datetime64[us]"
+            ).dt.floor(f"{interval_seconds}s"),
+            "previous_close": pd.Series(
+                [(previous_close or {}).get(p) for p in pairs], dtype=float
+            ),
+        }
     )
-    candles = _ohlcv(grouped, ("price",) * 4, "qty", ("price", "size"))
-    filled = [
-        _fill_gaps(
-            group,
-            interval_seconds,
-            (previous_close or {}).get(pair),
-            (until or {}).get(pair),
-        )
-        for pair, group in candles.groupby("pair", sort=True)
-    ]
-    result = pd.concat(filled, ignore_index=True)
-    result.insert(1, "interval_seconds", interval_seconds)
-    watermarks = result["pair"].map(ordered.groupby("pair")["ts"].max())
-    result["final"] = is_final(result["window_start"], interval_seconds, watermarks, grace)
-    return result[CANDLE_COLUMNS]
+    frame = trades[["pair", "trade_id", "ts", "price", "qty"]]
+    with duckdb.connect() as connection:
+        connection.register("trades_frame", frame)
+        connection.register("bounds_frame", bounds)
+        query = candle_sql("trades_frame", "bounds_frame", interval_seconds, grace)
+        return connection.execute(query).df()[CANDLE_COLUMNS]
 
 
 def _ohlcv(
@@ -98,30 +147,6 @@ def _ohlcv(
     return result.drop(columns="notional")
 
 
-def _fill_gaps(
-    candles: pd.DataFrame,
-    interval_seconds: int,
-    previous_close: float | None,
-    until: datetime | None,
-) -> pd.DataFrame:
-    step = pd.Timedelta(seconds=interval_seconds)
-    last = candles["window_start"].iloc[-1]
-    if until is not None:
-        last = max(last, pd.Timestamp(until).floor(step))
-    index = pd.date_range(candles["window_start"].iloc[0], last, freq=step, name="window_start")
-    full = candles.set_index("window_start").reindex(index)
-    full["pair"] = candles["pair"].iloc[0]
-    empty = full["trade_count"].isna()
-    close = full["close"].ffill()
-    if previous_close is not None:
-        close = close.fillna(previous_close)
-    for column in ("open", "high", "low", "close", "vwap"):
-        full[column] = full[column].where(~empty, close)
-    full["volume"] = full["volume"].fillna(0.0)
-    full["trade_count"] = full["trade_count"].fillna(0).astype("int64")
-    return full.reset_index()
-
-
 def resample_candles(candles: pd.DataFrame, interval_seconds: int) -> pd.DataFrame:
     """Coarser candles from finer ones of the same pair(s) (e.g. 1m -> 5m).
 
@@ -141,15 +166,3 @@ def resample_candles(candles: pd.DataFrame, interval_seconds: int) -> pd.DataFra
     coarse_ends = result["window_start"] + pd.Timedelta(seconds=interval_seconds)
     result["final"] = (coarse_ends <= result["pair"].map(final_until)).fillna(False)
     return result[CANDLE_COLUMNS]
-
-
-def is_final(
-    window_starts: pd.Series,
-    interval_seconds: int,
-    watermark: datetime | pd.Series,
-    grace: timedelta = DEFAULT_GRACE,
-) -> pd.Series:
-    """Whether each window has closed: its end plus `grace` is at or before the watermark."""
-    ends = window_starts + pd.Timedelta(seconds=interval_seconds) + grace
-    limit = watermark if isinstance(watermark, pd.Series) else pd.Timestamp(watermark)
-    return ends <= limit

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from btc_platform.candles import candles_from_trades, is_final, resample_candles
+from btc_platform.candles import candles_from_trades, resample_candles
 
 T0 = datetime(2026, 1, 1, 12, 0)
 
@@ -86,10 +86,3 @@ def test_resampled_candles_equal_candles_built_directly(coarse: int) -> None:
     pd.testing.assert_frame_equal(
         resampled.reset_index(drop=True), direct.reset_index(drop=True), check_dtype=False
     )
-
-
-def test_a_candle_is_final_once_the_watermark_passes_its_end_plus_grace() -> None:
-    starts = pd.Series([pd.Timestamp(T0), pd.Timestamp(T0) + pd.Timedelta("1min")])
-    watermark = T0 + timedelta(minutes=1, seconds=10)
-    assert is_final(starts, 60, watermark).tolist() == [True, False]
-    assert is_final(starts, 60, watermark, grace=timedelta(seconds=11)).tolist() == [False, False]

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from btc_platform.candles import candles_from_trades
+from btc_platform.candles import candle_sql
 from btc_platform.store.schema import ensure_schema
 
 TRADE_COLUMNS = ["pair", "trade_id", "ts", "price", "qty", "side", "ord_type", "source"]
@@ -97,8 +97,8 @@ def _count(connection: duckdb.DuckDBPyConnection) -> int:
 def _refresh_candles(
     connection: duckdb.DuckDBPyConnection, pair: str, first_ts: pd.Timestamp, interval: int
 ) -> int:
-    """Recompute the pair's candles from its first candle that is not final yet (the last
-    one is never final: it holds the newest trade), or from `first_ts` if that is earlier."""
+    """Recompute the pair's candles, in SQL, from its first candle that is not final yet (the
+    last one never is: it holds the newest trade), or from `first_ts` if that is earlier."""
     window = pd.Timestamp(first_ts).floor(f"{interval}s")
     open_since = scalar(
         connection,
@@ -106,23 +106,24 @@ def _refresh_candles(
         " AND NOT final",
         [pair, interval],
     )
-    start = min(window, pd.Timestamp(open_since)) if open_since is not None else window
+    start = (
+        min(window, pd.Timestamp(open_since)) if open_since is not None else window
+    ).to_pydatetime()
     previous = scalar(
         connection,
         "SELECT close FROM candles WHERE pair = ? AND interval_seconds = ? AND window_start < ?"
         " ORDER BY window_start DESC LIMIT 1",
-        [pair, interval, start.to_pydatetime()],
+        [pair, interval, start],
     )
-    trades = connection.execute(
-        "SELECT pair, trade_id, ts, price, qty FROM trades WHERE pair = ? AND ts >= ?",
-        [pair, start.to_pydatetime()],
-    ).df()
-    candles = candles_from_trades(
-        trades, interval, previous_close={pair: previous} if previous is not None else None
+    query = candle_sql(
+        trades="(SELECT pair, trade_id, ts, price, qty FROM trades"
+        " WHERE pair = $pair AND ts >= $start)",
+        bounds="(SELECT $pair AS pair, $start::TIMESTAMP AS grid_start,"
+        " NULL::TIMESTAMP AS grid_end, $previous::DOUBLE AS previous_close)",
+        interval_seconds=interval,
     )
-    if candles.empty:
-        return 0
-    connection.register("batch_candles", candles)
-    connection.execute("INSERT OR REPLACE INTO candles SELECT * FROM batch_candles")
-    connection.unregister("batch_candles")
-    return len(candles)
+    written = connection.execute(
+        f"INSERT OR REPLACE INTO candles {query}",
+        {"pair": pair, "start": start, "previous": previous},
+    ).fetchall()
+    return int(written[0][0]) if written else 0
