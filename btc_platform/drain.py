@@ -9,24 +9,17 @@ that lag shows up in Kafka tooling. A crash anywhere resumes from DuckDB's offse
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from btc_platform.ingest.progress import Progress
 from btc_platform.logs import get_logger
-from btc_platform.store.offline_store import (
-    TRADE_COLUMNS,
-    BatchResult,
-    open_store,
-    stored_offsets,
-    write_batch,
-)
-from btc_platform.trades import InvalidTrade, Trade, trade_from_json
+from btc_platform.store.offline_store import BatchResult, open_store, stored_offsets, write_batch
 
 log = get_logger(__name__)
 
@@ -42,21 +35,12 @@ class DrainResult:
     batches: int = 0
     offsets: dict[int, int] = field(default_factory=dict)
 
-    def add(self, batch: BatchResult, invalid: int) -> None:
+    def add(self, batch: BatchResult) -> None:
         self.batches += 1
-        self.messages += batch.trades_in_batch + invalid
+        self.messages += batch.trades_in_batch + len(batch.rejected)
         self.trades_added += batch.trades_added
         self.candles_written += batch.candles_written
-        self.invalid += invalid
-
-
-def trades_frame(trades: list[Trade]) -> pd.DataFrame:
-    """Trades as the store's frame: naive-UTC microsecond timestamps."""
-    frame = pd.DataFrame(trades, columns=TRADE_COLUMNS)
-    frame["ts"] = (
-        pd.to_datetime(frame["ts"], utc=True).dt.tz_localize(None).astype("datetime64[us]")
-    )
-    return frame
+        self.invalid += len(batch.rejected)
 
 
 def drain(
@@ -79,20 +63,44 @@ def drain(
         max_poll_records=batch_size,
     )
     progress = Progress("draining", unit="messages")
+    polled = 0
+
+    def finish(written: Future[BatchResult], records: list) -> None:
+        batch = written.result()  # re-raises what the writer hit, before anything else moves
+        offsets = _next_offsets(topic, records)
+        _log_rejected(records, batch.rejected)
+        result.add(batch)
+        result.offsets.update({p: o for (_, p), o in offsets.items()})
+        _commit_for_monitoring(consumer, offsets)
+        progress.advance(len(records), lambda: {"trades_added": result.trades_added})
+
     try:
-        with open_store(store_path) as connection:
+        with (
+            open_store(store_path) as connection,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer") as writer,
+        ):
             partitions = _assign(consumer, topic, stored_offsets(connection, topic))
-            while max_messages is None or result.messages < max_messages:
+            in_flight: tuple[Future[BatchResult], list] | None = None
+            # Two stages: batch N is written (DuckDB releases the GIL) while batch N+1 is polled.
+            while max_messages is None or polled < max_messages:
                 records = _poll_batch(consumer, batch_size, idle_ms)
+                if in_flight is not None:
+                    finish(*in_flight)
+                    in_flight = None
                 if not records:
                     break
-                trades, invalid = _decode(records)
-                offsets = _next_offsets(topic, records)
-                batch = write_batch(connection, trades_frame(trades), offsets, interval_seconds)
-                result.add(batch, invalid)
-                result.offsets.update({p: o for (_, p), o in offsets.items()})
-                _commit_for_monitoring(consumer, offsets)
-                progress.advance(len(records), lambda: {"trades_added": result.trades_added})
+                polled += len(records)
+                payloads = [record.value for record in records]
+                written = writer.submit(
+                    write_batch,
+                    connection,
+                    payloads,
+                    _next_offsets(topic, records),
+                    interval_seconds,
+                )
+                in_flight = (written, records)
+            if in_flight is not None:
+                finish(*in_flight)
             if not partitions:
                 log.warning("topic has no partitions yet", topic=topic)
     finally:
@@ -126,20 +134,15 @@ def _poll_batch(consumer: KafkaConsumer, batch_size: int, idle_ms: int) -> list:
     return records
 
 
-def _decode(records: list) -> tuple[list[Trade], int]:
-    trades, invalid = [], 0
-    for record in records:
-        try:
-            trades.append(trade_from_json(record.value))
-        except InvalidTrade as error:  # ingest validates, so this is a foreign producer
-            invalid += 1
-            log.error(
-                "invalid message in trades topic skipped",
-                partition=record.partition,
-                offset=record.offset,
-                reason=str(error),
-            )
-    return trades, invalid
+def _log_rejected(records: list, rejected: list[tuple[int, str]]) -> None:
+    for index, reason in rejected:  # ingest validates, so this is a foreign producer
+        record = records[index]
+        log.error(
+            "invalid message in trades topic skipped",
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+        )
 
 
 def _next_offsets(topic: str, records: list) -> dict[tuple[str, int], int]:

@@ -19,8 +19,7 @@ import pandas as pd
 
 from btc_platform.candles import candle_sql
 from btc_platform.store.schema import ensure_schema
-
-TRADE_COLUMNS = ["pair", "trade_id", "ts", "price", "qty", "side", "ord_type", "source"]
+from btc_platform.store.trade_decoding import BATCH_TABLE, decode_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +27,7 @@ class BatchResult:
     trades_in_batch: int
     trades_added: int
     candles_written: int
+    rejected: list[tuple[int, str]]  # (index in the batch, why it is not a valid trade)
 
 
 @contextmanager
@@ -53,24 +53,22 @@ def stored_offsets(connection: duckdb.DuckDBPyConnection, topic: str) -> dict[in
 
 def write_batch(
     connection: duckdb.DuckDBPyConnection,
-    trades: pd.DataFrame,
+    payloads: list[bytes],
     offsets: dict[tuple[str, int], int],
     interval_seconds: int,
 ) -> BatchResult:
-    """Trades (naive-UTC `ts`) + the offsets after them, atomically."""
+    """A batch of `trades` messages + the offsets after them, atomically."""
     connection.execute("BEGIN TRANSACTION")
     try:
+        rejected = decode_batch(connection, payloads)
         before = _count(connection)
-        if not trades.empty:
-            connection.register("batch_trades", trades[TRADE_COLUMNS])
-            connection.execute(
-                "INSERT INTO trades SELECT * FROM batch_trades ON CONFLICT DO NOTHING"
-            )
-            connection.unregister("batch_trades")
+        connection.execute(f"INSERT INTO trades SELECT * FROM {BATCH_TABLE} ON CONFLICT DO NOTHING")
         added = _count(connection) - before
+        firsts = connection.execute(
+            f"SELECT pair, min(ts) FROM {BATCH_TABLE} GROUP BY pair"
+        ).fetchall()
         written = sum(
-            _refresh_candles(connection, pair, first, interval_seconds)
-            for pair, first in trades.groupby("pair")["ts"].min().items()
+            _refresh_candles(connection, pair, first, interval_seconds) for pair, first in firsts
         )
         for (topic, partition), next_offset in offsets.items():
             connection.execute(
@@ -81,7 +79,7 @@ def write_batch(
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    return BatchResult(len(trades), added, written)
+    return BatchResult(len(payloads) - len(rejected), added, written, rejected)
 
 
 def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
