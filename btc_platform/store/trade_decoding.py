@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from btc_platform.trades import (
     EARLIEST_TRADE,
@@ -23,28 +24,31 @@ from btc_platform.trades import (
 
 BATCH_TABLE = "batch_trades"
 NUMBER = "('DOUBLE', 'UBIGINT', 'BIGINT')"
+FIELDS = ["pair", "trade_id", "price", "qty", "side", "source", "ord_type", "ts"]
+PATHS = "[" + ", ".join(f"'$.{field}'" for field in FIELDS) + "]"
 DECODE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE batch_decoded AS
-WITH parsed AS (SELECT row, TRY_CAST(payload AS JSON) AS j FROM batch_payloads),
+WITH parsed AS (SELECT row, TRY_CAST(try(decode(payload)) AS JSON) AS j FROM batch_payloads),
+fields AS (SELECT row, json_type(j) AS kind, json_extract(j, {PATHS}) AS f FROM parsed),
 typed AS (
     SELECT row,
-        coalesce(json_type(j) = 'OBJECT'
-            AND json_type(j->'pair') = 'VARCHAR'
-            AND json_type(j->'trade_id') IN ('UBIGINT', 'BIGINT')
-            AND json_type(j->'price') IN {NUMBER}
-            AND json_type(j->'qty') IN {NUMBER}
-            AND json_type(j->'side') = 'VARCHAR'
-            AND json_type(j->'source') = 'VARCHAR'
-            AND coalesce(json_type(j->'ord_type'), 'VARCHAR') = 'VARCHAR', false) AS typed,
-        j->>'pair' AS pair,
-        TRY_CAST(j->>'trade_id' AS BIGINT) AS trade_id,
-        try_strptime(j->>'ts', '%Y-%m-%dT%H:%M:%S.%fZ') AS ts,
-        TRY_CAST(j->>'price' AS DOUBLE) AS price,
-        TRY_CAST(j->>'qty' AS DOUBLE) AS qty,
-        j->>'side' AS side,
-        coalesce(j->>'ord_type', 'unknown') AS ord_type,
-        j->>'source' AS source
-    FROM parsed
+        coalesce(kind = 'OBJECT'
+            AND json_type(f[1]) = 'VARCHAR'
+            AND json_type(f[2]) IN ('UBIGINT', 'BIGINT')
+            AND json_type(f[3]) IN {NUMBER}
+            AND json_type(f[4]) IN {NUMBER}
+            AND json_type(f[5]) = 'VARCHAR'
+            AND json_type(f[6]) = 'VARCHAR'
+            AND coalesce(json_type(f[7]), 'VARCHAR') = 'VARCHAR', false) AS typed,
+        f[1]->>'$' AS pair,
+        TRY_CAST(f[2]->>'$' AS BIGINT) AS trade_id,
+        try_strptime(f[8]->>'$', '%Y-%m-%dT%H:%M:%S.%fZ') AS ts,
+        TRY_CAST(f[3]->>'$' AS DOUBLE) AS price,
+        TRY_CAST(f[4]->>'$' AS DOUBLE) AS qty,
+        f[5]->>'$' AS side,
+        coalesce(f[7]->>'$', 'unknown') AS ord_type,
+        f[6]->>'$' AS source
+    FROM fields
 )
 SELECT *, coalesce(typed AND trade_id >= 0
     AND isfinite(price) AND price > 0 AND isfinite(qty) AND qty > 0
@@ -62,12 +66,11 @@ def decode_batch(
 
     Returns (index, reason) for each message that is not a valid trade.
     """
-    connection.register(
-        "batch_payloads",
-        pd.DataFrame(
-            {"row": range(len(payloads)), "payload": [p.decode(errors="replace") for p in payloads]}
-        ),
+    # Arrow, not pandas: DuckDB scans it without holding the GIL, so polling goes on meanwhile.
+    table = pa.table(
+        {"row": pa.array(range(len(payloads))), "payload": pa.array(payloads, type=pa.binary())}
     )
+    connection.register("batch_payloads", table)
     now = datetime.now(UTC).replace(tzinfo=None)
     connection.execute(
         DECODE_SQL,
