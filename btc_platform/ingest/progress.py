@@ -1,4 +1,4 @@
-"""Progress reports for long work: count, rate and ETA, logged at most every few seconds."""
+"""Progress reports for long work: count and rate (callers add an ETA), every few seconds."""
 
 from __future__ import annotations
 
@@ -14,13 +14,11 @@ class Progress:
         self,
         event: str,
         unit: str = "trades",
-        total: int | None = None,
         every_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.event = event
         self.unit = unit
-        self.total = total
         self.every_seconds = every_seconds
         self.count = 0
         self._clock = clock
@@ -43,8 +41,4 @@ class Progress:
 
     def report(self, **fields: Any) -> None:
         figures: dict[str, Any] = {self.unit: self.count, "per_second": round(self.rate, 1)}
-        if self.total:
-            remaining = max(self.total - self.count, 0)
-            figures["percent"] = round(100 * self.count / self.total, 1)
-            figures["eta_seconds"] = round(remaining / self.rate) if self.rate else None
         self._log.info(self.event, **figures, **fields)
