@@ -1,14 +1,19 @@
-"""Asset checks on the offline store: invariants, duplicates, continuity, freshness."""
+"""Asset checks on the offline store: invariants, duplicates, continuity, freshness.
+
+They read DuckDB, which a writer in another process locks, so they queue in its pool too.
+"""
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from btc_platform.defs.metadata import markdown_table
-from btc_platform.defs.resources import OfflineStoreResource
+from btc_platform.defs.resources import DUCKDB_POOL, OfflineStoreResource
 
 
-@dg.asset_check(asset="candles_1m", description="low <= open, close <= high; volume >= 0.")
+@dg.asset_check(
+    asset="candles_1m", description="low <= open, close <= high; volume >= 0.", pool=DUCKDB_POOL
+)
 def ohlc_invariants(offline_store: OfflineStoreResource) -> dg.AssetCheckResult:
     with offline_store.connect(read_only=True) as connection:
         bad = connection.execute(
@@ -26,7 +31,7 @@ def ohlc_invariants(offline_store: OfflineStoreResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset="trades", description="No (pair, trade_id) stored twice.")
+@dg.asset_check(asset="trades", description="No (pair, trade_id) stored twice.", pool=DUCKDB_POOL)
 def no_duplicate_trade_ids(offline_store: OfflineStoreResource) -> dg.AssetCheckResult:
     with offline_store.connect(read_only=True) as connection:
         rows, unique = connection.execute(
@@ -40,6 +45,7 @@ def no_duplicate_trade_ids(offline_store: OfflineStoreResource) -> dg.AssetCheck
 @dg.asset_check(
     asset="candles_1m",
     description="Continuity by pair: missing windows (must be none) and empty windows (reported).",
+    pool=DUCKDB_POOL,
 )
 def candle_continuity(offline_store: OfflineStoreResource) -> dg.AssetCheckResult:
     seconds = offline_store.candle_seconds
@@ -59,7 +65,9 @@ def candle_continuity(offline_store: OfflineStoreResource) -> dg.AssetCheckResul
     )
 
 
-@dg.asset_check(asset="candles_1m", description="The newest candle is recent enough.")
+@dg.asset_check(
+    asset="candles_1m", description="The newest candle is recent enough.", pool=DUCKDB_POOL
+)
 def candle_freshness(offline_store: OfflineStoreResource) -> dg.AssetCheckResult:
     with offline_store.connect(read_only=True) as connection:
         newest = connection.execute(
