@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -68,7 +69,7 @@ def decode_batch(
     """
     # Arrow, not pandas: DuckDB scans it without holding the GIL, so polling goes on meanwhile.
     table = pa.table(
-        {"row": pa.array(range(len(payloads))), "payload": pa.array(payloads, type=pa.binary())}
+        {"row": pa.array(np.arange(len(payloads))), "payload": pa.array(payloads, type=pa.binary())}
     )
     connection.register("batch_payloads", table)
     now = datetime.now(UTC).replace(tzinfo=None)
