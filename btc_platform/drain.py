@@ -65,9 +65,10 @@ def drain(
     progress = Progress("draining", unit="messages")
     polled = 0
 
-    def finish(written: Future[BatchResult], records: list) -> None:
+    def finish(
+        written: Future[BatchResult], records: list, offsets: dict[tuple[str, int], int]
+    ) -> None:
         batch = written.result()  # re-raises what the writer hit, before anything else moves
-        offsets = _next_offsets(topic, records)
         _log_rejected(records, batch.rejected)
         result.add(batch)
         result.offsets.update({p: o for (_, p), o in offsets.items()})
@@ -80,7 +81,7 @@ def drain(
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer") as writer,
         ):
             partitions = _assign(consumer, topic, stored_offsets(connection, topic))
-            in_flight: tuple[Future[BatchResult], list] | None = None
+            in_flight: tuple[Future[BatchResult], list, dict[tuple[str, int], int]] | None = None
             # Two stages: batch N is written (DuckDB releases the GIL) while batch N+1 is polled.
             while max_messages is None or polled < max_messages:
                 records = _poll_batch(consumer, batch_size, idle_ms)
@@ -91,14 +92,11 @@ def drain(
                     break
                 polled += len(records)
                 payloads = [record.value for record in records]
+                offsets = _next_offsets(topic, records)
                 written = writer.submit(
-                    write_batch,
-                    connection,
-                    payloads,
-                    _next_offsets(topic, records),
-                    interval_seconds,
+                    write_batch, connection, payloads, offsets, interval_seconds
                 )
-                in_flight = (written, records)
+                in_flight = (written, records, offsets)
             if in_flight is not None:
                 finish(*in_flight)
             if not partitions:

@@ -26,7 +26,7 @@ class DrainConfig(dg.Config):
             description="OHLCV candles at BTC_CANDLE_SECONDS by event time; empty windows "
             "explicit (trade_count 0, close carried forward).",
             deps=["trades"],
-            kinds={"duckdb", "pandas"},
+            kinds={"duckdb"},
             group_name="market_data",
         ),
     ],

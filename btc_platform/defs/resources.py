@@ -13,7 +13,9 @@ from kafka import KafkaConsumer, TopicPartition
 from btc_platform.drain import GROUP_ID, DrainResult, drain
 from btc_platform.store.offline_store import open_store
 
-DUCKDB_POOL = "duckdb"  # one writer at a time: every asset that writes the file is in it
+# One step at a time on the DuckDB file: every asset that writes it and every check that
+# reads it (a reader in another process would hit the writer's lock) is in this pool.
+DUCKDB_POOL = "duckdb"
 
 
 class KafkaResource(dg.ConfigurableResource):

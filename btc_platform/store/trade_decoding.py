@@ -57,7 +57,7 @@ SELECT *, coalesce(typed AND trade_id >= 0
     AND ts >= $earliest AND ts <= $latest, false) AS ok
 FROM typed
 """
-TRADE_COLUMNS = ["pair", "trade_id", "ts", "price", "qty", "side", "ord_type", "source"]
+TRADE_COLUMNS = list(Trade._fields)  # also the column order of the `trades` table
 
 
 def decode_batch(
