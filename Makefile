@@ -46,6 +46,7 @@ format: $(VENV)/.synced  ## ruff format + autofix
 bench: $(VENV)/.synced  ## the benchmarks (print their figures)
 	$(VENV)/bin/python bench/ingest.py
 	$(VENV)/bin/python bench/drain.py
+	$(VENV)/bin/python bench/train.py
 
 clean:  ## remove the environments and local state
 	rm -rf $(VENV) .tools .btc-platform

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
 
-NOISY_LIBRARIES = ("kafka", "websockets", "httpx", "httpcore")
+NOISY_LIBRARIES = ("kafka", "websockets", "httpx", "httpcore", "mlflow", "alembic")
 
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
@@ -31,6 +32,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # MLflow sets its own logger's level when imported (later, lazily): tell it by env.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if level == "DEBUG" else "ERROR")
     quiet = logging.DEBUG if level == "DEBUG" else logging.CRITICAL
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)

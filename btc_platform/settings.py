@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     candle_freshness_seconds: int = Field(default=600, ge=1)
     horizon_minutes: int = Field(default=5, gt=0, le=1_440)
     model_name: str = Field(default="btc-price", min_length=1)
+    training_trials: int = Field(default=20, ge=1, le=1_000)
+    promotion_tolerance: float = Field(default=0.005, ge=0, le=0.5)
+    retrain_cron: str = "0 3 * * *"
+    champion_max_age_hours: float = Field(default=48, gt=0)
     mlflow_tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI")
     )
@@ -83,6 +87,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("retrain_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("must be a 5-field cron expression such as '0 3 * * *'")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _check_level(cls, value: str) -> str:
@@ -105,6 +116,11 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri is None:
             self.mlflow_tracking_uri = f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
         return self
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        """Where runs store artifacts when tracking is local (a sqlite or file URI)."""
+        return (self.data_dir / "mlflow-artifacts").resolve()
 
     @property
     def offline_store(self) -> Path:

@@ -12,6 +12,8 @@ import pytest
 from btc_platform.broker.embedded import EmbeddedBroker
 from btc_platform.broker.topics import Topics, ensure_topics
 from btc_platform.logs import configure_logging
+from btc_platform.settings import Settings, load_settings
+from btc_platform.tracking.mlflow_setup import use_tracking
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -46,3 +48,17 @@ def topics(broker: EmbeddedBroker) -> Topics:
     names = Topics(f"trades-{suffix}", f"trades.dlq-{suffix}", f"predictions-{suffix}")
     ensure_topics(broker.bootstrap, names.all())
     return names
+
+
+@pytest.fixture
+def model_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings on a fresh data dir whose MLflow store this process's clients also use.
+
+    The URI is set through the environment (as MLflow's own `set_tracking_uri` does), so
+    it is undone after the test instead of leaking into the next one.
+    """
+    monkeypatch.setenv("BTC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    settings = load_settings()
+    use_tracking(str(settings.mlflow_tracking_uri))
+    return settings

@@ -8,6 +8,7 @@ from btc_platform.settings import SettingsError, load_settings
 def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BTC_DATA_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     settings = load_settings()
     assert settings.offline_store == tmp_path / "state" / "offline.duckdb"
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}"

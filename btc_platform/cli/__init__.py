@@ -9,7 +9,9 @@ import click
 
 from btc_platform.cli.broker_cmd import broker
 from btc_platform.cli.ingest_cmd import ingest
+from btc_platform.cli.model_cmd import model
 from btc_platform.cli.store_cmds import drain, import_candles
+from btc_platform.cli.train_cmd import train
 from btc_platform.cli.up_cmd import up
 from btc_platform.logs import configure_logging
 from btc_platform.runtime import tune_garbage_collector
@@ -44,6 +46,8 @@ cli.add_command(ingest)
 cli.add_command(up)
 cli.add_command(drain)
 cli.add_command(import_candles)
+cli.add_command(train)
+cli.add_command(model)
 
 
 def main() -> None:

@@ -7,19 +7,36 @@ import dagster as dg
 from btc_platform.broker.topics import Topics
 from btc_platform.defs.assets_coarse import coarse_candle_assets
 from btc_platform.defs.assets_drain import drained_market_data
+from btc_platform.defs.assets_features import features
+from btc_platform.defs.assets_training import training_assets
 from btc_platform.defs.checks import asset_checks
-from btc_platform.defs.jobs import drain_job
-from btc_platform.defs.resources import KafkaResource, OfflineStoreResource
+from btc_platform.defs.jobs import drain_job, retrain_job
+from btc_platform.defs.model_checks import champion_freshness
+from btc_platform.defs.resources import KafkaResource, MlflowResource, OfflineStoreResource
 from btc_platform.defs.sensors import drain_sensor
 from btc_platform.settings import Settings, load_settings
 
 
 def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[drained_market_data, *coarse_candle_assets],
-        asset_checks=asset_checks,
-        jobs=[drain_job],
+        assets=[
+            drained_market_data,
+            *coarse_candle_assets,
+            features,
+            *training_assets(settings.pairs[0], settings.training_trials, settings.horizon_minutes),
+        ],
+        asset_checks=[*asset_checks, champion_freshness],
+        jobs=[drain_job, retrain_job],
         sensors=[drain_sensor(settings.drain_sensor_seconds)],
+        schedules=[
+            dg.ScheduleDefinition(
+                name="retrain_schedule",
+                job=retrain_job,
+                cron_schedule=settings.retrain_cron,
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+                description="Retrain on fresh data (BTC_RETRAIN_CRON, UTC).",
+            )
+        ],
         resources={
             "kafka": KafkaResource(
                 bootstrap=settings.kafka_bootstrap, trades_topic=(topics or Topics()).trades
@@ -28,6 +45,13 @@ def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.De
                 path=str(settings.offline_store.resolve()),
                 candle_seconds=settings.candle_seconds,
                 freshness_seconds=settings.candle_freshness_seconds,
+            ),
+            "mlflow_store": MlflowResource(
+                tracking_uri=str(settings.mlflow_tracking_uri),
+                local_artifacts=str(settings.mlflow_artifacts),
+                model_name=settings.model_name,
+                promotion_tolerance=settings.promotion_tolerance,
+                champion_max_age_hours=settings.champion_max_age_hours,
             ),
         },
     )

@@ -1,4 +1,4 @@
-"""Jobs: `drain` moves Kafka into DuckDB and refreshes every candle asset."""
+"""Jobs: `drain` moves Kafka into DuckDB; `retrain` trains, registers and gates a model."""
 
 from __future__ import annotations
 
@@ -14,5 +14,15 @@ drain_job = dg.define_asset_job(
     description="Drain Kafka `trades` into DuckDB until caught up; refresh the candles.",
     # Every step uses the one DuckDB file: running them in one process, one after the other,
     # avoids cross-process file locks and a process start per step.
+    executor_def=dg.in_process_executor,
+)
+
+RETRAIN_JOB = "retrain"
+
+retrain_job = dg.define_asset_job(
+    RETRAIN_JOB,
+    selection=dg.AssetSelection.assets("features", "training_set", "price_model", "champion"),
+    description="Refresh features, train a tuned model, register it, promote it if it wins. "
+    "Set the search budget and space under ops.price_model.config in the launchpad.",
     executor_def=dg.in_process_executor,
 )

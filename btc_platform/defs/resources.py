@@ -12,6 +12,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from btc_platform.drain import GROUP_ID, DrainResult, drain
 from btc_platform.store.offline_store import open_store
+from btc_platform.tracking.mlflow_setup import ModelStore
 
 # One step at a time on the DuckDB file: every asset that writes it and every check that
 # reads it (a reader in another process would hit the writer's lock) is in this pool.
@@ -66,3 +67,16 @@ class OfflineStoreResource(dg.ConfigurableResource):
             batch_size=batch_size,
             max_messages=max_messages,
         )
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """The MLflow tracking store and registry that models are logged to and promoted in."""
+
+    tracking_uri: str
+    local_artifacts: str
+    model_name: str
+    promotion_tolerance: float = 0.005
+    champion_max_age_hours: float = 48
+
+    def model_store(self) -> ModelStore:
+        return ModelStore(self.tracking_uri, Path(self.local_artifacts), self.model_name)

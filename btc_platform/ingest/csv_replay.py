@@ -11,6 +11,7 @@ wrong in each bad line; both paths give identical trades.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,8 +80,10 @@ def _decode_chunk(
 ) -> list[Trade] | None:
     """All the chunk's trades at once, or None when any line needs a closer look."""
     try:
-        values = np.fromstring(b"".join(chunk).replace(b"\n", b","), sep=",")
-    except ValueError:
+        with warnings.catch_warnings():  # numpy < 2.3 warns where later ones raise
+            warnings.simplefilter("error", DeprecationWarning)
+            values = np.fromstring(b"".join(chunk).replace(b"\n", b","), sep=",")
+    except (ValueError, DeprecationWarning):
         return None
     if values.size != 3 * len(chunk):
         return None

@@ -1,0 +1,118 @@
+"""The `features` table: one row per (pair, interval_seconds, window_start), from final candles.
+
+Refreshed incrementally: only windows after the pair's newest stored row are computed, each
+from `warmup_candles` of history before it, with the one feature module. A table written by
+another feature set (other columns or version) is rebuilt: features are derived data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from btc_platform.features.feature_set import FeatureSet
+from btc_platform.features.indicators import FEATURES, compute_features
+from btc_platform.store.offline_store import scalar
+
+KEY_COLUMNS = ["pair", "interval_seconds", "window_start", "feature_set"]
+EPOCH = datetime(1970, 1, 1)
+
+
+def _stored_columns(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = connection.execute(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_name = 'features' ORDER BY ordinal_position"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def ensure_feature_table(
+    connection: duckdb.DuckDBPyConnection, feature_set: FeatureSet = FEATURES
+) -> None:
+    existing = _stored_columns(connection)
+    if existing and existing != [*KEY_COLUMNS, *feature_set.columns]:
+        connection.execute("DROP TABLE features")
+    columns = ", ".join(f"{name} DOUBLE" for name in feature_set.columns)
+    connection.execute(
+        f"""CREATE TABLE IF NOT EXISTS features (
+            pair VARCHAR NOT NULL, interval_seconds INTEGER NOT NULL,
+            window_start TIMESTAMP NOT NULL, feature_set VARCHAR NOT NULL, {columns},
+            PRIMARY KEY (pair, interval_seconds, window_start))"""
+    )
+    connection.execute("DELETE FROM features WHERE feature_set <> ?", [feature_set.key])
+
+
+def read_final_candles(
+    connection: duckdb.DuckDBPyConnection, pair: str, interval_seconds: int, since: datetime
+) -> pd.DataFrame:
+    return connection.execute(
+        """SELECT window_start, open, high, low, close, volume FROM candles
+           WHERE pair = ? AND interval_seconds = ? AND final AND window_start >= ?
+           ORDER BY window_start""",
+        [pair, interval_seconds, since],
+    ).df()
+
+
+def refresh_features(
+    connection: duckdb.DuckDBPyConnection,
+    pair: str,
+    interval_seconds: int,
+    feature_set: FeatureSet = FEATURES,
+) -> int:
+    """Compute and store the pair's features for final candles not yet featurized."""
+    ensure_feature_table(connection, feature_set)
+    last = scalar(
+        connection,
+        "SELECT max(window_start) FROM features WHERE pair = ? AND interval_seconds = ?",
+        [pair, interval_seconds],
+    )
+    since = (
+        last - timedelta(seconds=interval_seconds * feature_set.warmup_candles)
+        if isinstance(last, datetime)
+        else EPOCH
+    )
+    candles = read_final_candles(connection, pair, interval_seconds, since)
+    fresh = compute_features(candles, interval_seconds)
+    if isinstance(last, datetime):
+        fresh = fresh[fresh["window_start"] > last]
+    if fresh.empty:
+        return 0
+    fresh.insert(0, "pair", pair)
+    fresh.insert(1, "interval_seconds", interval_seconds)
+    fresh.insert(3, "feature_set", feature_set.key)
+    connection.register("fresh_features", fresh)
+    try:
+        connection.execute("INSERT OR REPLACE INTO features SELECT * FROM fresh_features")
+    finally:
+        connection.unregister("fresh_features")
+    return len(fresh)
+
+
+def candle_pairs(connection: duckdb.DuckDBPyConnection, interval_seconds: int) -> list[str]:
+    rows = connection.execute(
+        "SELECT DISTINCT pair FROM candles WHERE interval_seconds = ? ORDER BY pair",
+        [interval_seconds],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def read_features(
+    connection: duckdb.DuckDBPyConnection,
+    pair: str,
+    interval_seconds: int,
+    feature_set: FeatureSet = FEATURES,
+) -> pd.DataFrame:
+    """The stored features (window_start + columns), oldest first."""
+    if _stored_columns(connection) != [*KEY_COLUMNS, *feature_set.columns]:
+        raise ValueError(
+            f"the offline store has no features of set {feature_set.key} yet: materialize "
+            "`features` (or run `btc-platform train`, which refreshes them)"
+        )
+    columns = ", ".join(["window_start", *feature_set.columns])
+    return connection.execute(
+        f"SELECT {columns} FROM features WHERE pair = ? AND interval_seconds = ?"
+        " ORDER BY window_start",
+        [pair, interval_seconds],
+    ).df()

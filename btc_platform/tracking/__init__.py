@@ -1,0 +1,1 @@
+"""MLflow adapters: tracking runs, plots, the model registry and its champion alias."""

@@ -1,0 +1,68 @@
+"""Figures logged with each training run: predicted vs actual, band coverage, importance."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from matplotlib.figure import Figure
+
+from btc_platform.training.metrics import BPS, QUANTILES
+
+COVERAGE_WINDOW = 240
+SHOWN_ROWS = 720
+TOP_FEATURES = 20
+
+
+def predicted_vs_actual(actual: np.ndarray, forecast: np.ndarray) -> Figure:
+    figure, axes = plt.subplots(figsize=(6, 6))
+    axes.scatter(forecast[:, 1] * BPS, actual * BPS, s=3, alpha=0.3)
+    limit = float(np.quantile(np.abs(actual * BPS), 0.995)) or 1.0
+    axes.plot([-limit, limit], [-limit, limit], color="grey", linewidth=1)
+    axes.set(
+        xlim=(-limit, limit),
+        ylim=(-limit, limit),
+        xlabel="predicted p50 (bps)",
+        ylabel="actual forward log return (bps)",
+        title="Holdout: predicted vs actual",
+    )
+    return figure
+
+
+def band_coverage(times: pd.Series, actual: np.ndarray, forecast: np.ndarray) -> Figure:
+    figure, (band, coverage) = plt.subplots(2, 1, figsize=(10, 7), sharex=False)
+    recent = slice(-SHOWN_ROWS, None)
+    band.fill_between(
+        times.iloc[recent],
+        forecast[recent, 0] * BPS,
+        forecast[recent, 2] * BPS,
+        alpha=0.3,
+        label="p10-p90 band",
+    )
+    band.plot(times.iloc[recent], actual[recent] * BPS, linewidth=0.7, label="actual")
+    band.set(ylabel="bps", title=f"Band and outcome, last {SHOWN_ROWS} holdout rows")
+    band.legend(loc="upper left")
+    inside = (actual >= forecast[:, 0]) & (actual <= forecast[:, 2])
+    rolling = pd.Series(inside.astype(float)).rolling(COVERAGE_WINDOW, min_periods=1).mean()
+    coverage.plot(times, rolling, linewidth=0.8)
+    target = QUANTILES[2] - QUANTILES[0]
+    coverage.axhline(target, color="grey", linestyle="--", label=f"nominal {target:.0%}")
+    coverage.set(ylim=(0, 1), ylabel="coverage", title=f"Rolling {COVERAGE_WINDOW}-row coverage")
+    coverage.legend(loc="lower left")
+    figure.tight_layout()
+    return figure
+
+
+def feature_importance(model: xgb.XGBRegressor) -> Figure:
+    gains = model.get_booster().get_score(importance_type="gain")
+    top = sorted(gains.items(), key=lambda item: item[1])[-TOP_FEATURES:]
+    figure, axes = plt.subplots(figsize=(7, 6))
+    axes.barh([name for name, _ in top], [gain for _, gain in top])
+    axes.set(xlabel="gain", title=f"Feature importance (top {len(top)})")
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,57 @@
+"""The model registry: versions, the `champion` alias the service follows, and rollback.
+
+Promoting moves `champion` to the new version and `previous-champion` to the one it
+replaces, so a rollback is one alias swap (`btc-platform model rollback`).
+"""
+
+from __future__ import annotations
+
+import mlflow
+import xgboost as xgb
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+CHAMPION = "champion"
+PREVIOUS = "previous-champion"
+
+
+class Registry:
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+        self.client = MlflowClient()
+
+    def by_alias(self, alias: str) -> ModelVersion | None:
+        try:
+            return self.client.get_model_version_by_alias(self.model_name, alias)
+        except MlflowException:  # no such model, or no version has the alias
+            return None
+
+    def champion(self) -> ModelVersion | None:
+        return self.by_alias(CHAMPION)
+
+    def load(self, version: str) -> xgb.XGBRegressor:
+        return mlflow.xgboost.load_model(f"models:/{self.model_name}/{version}")
+
+    def tag(self, version: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.model_name, version, key, value)
+
+    def promote(self, version: str) -> str | None:
+        """Make `version` the champion; returns the version it replaced, if any."""
+        current = self.champion()
+        previous = str(current.version) if current is not None else None
+        if previous == version:
+            return None
+        if previous is not None:
+            self.client.set_registered_model_alias(self.model_name, PREVIOUS, previous)
+        self.client.set_registered_model_alias(self.model_name, CHAMPION, version)
+        return previous
+
+    def rollback(self) -> str:
+        """Swap `champion` and `previous-champion`; returns the champion's version after it."""
+        previous = self.by_alias(PREVIOUS)
+        if previous is None:
+            raise LookupError(f"{self.model_name} has no {PREVIOUS} to roll back to")
+        self.promote(str(previous.version))
+        return str(previous.version)

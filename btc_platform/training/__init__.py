@@ -1,0 +1,1 @@
+"""Training: dataset, walk-forward evaluation, quantile XGBoost, tuning, promotion (pure)."""

@@ -1,0 +1,97 @@
+"""The promotion gate: which model the registry's `champion` alias may point at.
+
+A challenger is promoted only if, on the same holdout, its mean pinball loss beats the
+baseline's and its median is not worse than zero return by more than `tolerance` of the
+MAE, and (when there is a champion) its pinball loss beats the champion's re-scored there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from btc_platform.training.evaluation import Evaluation
+
+DEFAULT_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class ChampionScore:
+    version: str
+    pinball_loss: float | None  # None: it could not be re-scored (reason says why)
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    promote: bool
+    reason: str
+    challenger_pinball: float
+    baseline_pinball: float
+    champion_version: str | None
+    champion_pinball: float | None
+    mae_skill: float
+    tolerance: float
+
+    def as_tags(self) -> dict[str, str]:
+        return {
+            "promotion.decision": "promoted" if self.promote else "rejected",
+            "promotion.reason": self.reason,
+            "promotion.challenger_pinball": f"{self.challenger_pinball:.6g}",
+            "promotion.baseline_pinball": f"{self.baseline_pinball:.6g}",
+            "promotion.champion_version": self.champion_version or "none",
+            "promotion.champion_pinball": (
+                f"{self.champion_pinball:.6g}" if self.champion_pinball is not None else "n/a"
+            ),
+            "promotion.mae_skill": f"{self.mae_skill:.6g}",
+            "promotion.tolerance": str(self.tolerance),
+        }
+
+
+def _baseline_gate(evaluation: Evaluation, tolerance: float) -> str | None:
+    """Why the challenger fails the baseline gate, or None when it passes."""
+    model, baseline = evaluation.model, evaluation.baseline
+    if model["pinball_loss"] >= baseline["pinball_loss"]:
+        return (
+            f"pinball loss {model['pinball_loss']:.6g} does not beat the baseline's "
+            f"{baseline['pinball_loss']:.6g}"
+        )
+    if model["mae_bps"] > baseline["mae_bps"] * (1 + tolerance):
+        return (
+            f"p50 MAE {model['mae_bps']:.4g} bps is worse than zero return's "
+            f"{baseline['mae_bps']:.4g} bps by more than {tolerance:.1%}"
+        )
+    return None
+
+
+def _champion_gate(challenger: float, champion: ChampionScore | None) -> str | None:
+    if champion is None or champion.pinball_loss is None or challenger < champion.pinball_loss:
+        return None
+    return (
+        f"pinball loss {challenger:.6g} does not beat champion v{champion.version}'s "
+        f"{champion.pinball_loss:.6g} on the same holdout"
+    )
+
+
+def _success(champion: ChampionScore | None) -> str:
+    if champion is None:
+        return "beats the baseline; no champion yet"
+    if champion.pinball_loss is None:
+        return f"beats the baseline; champion v{champion.version} {champion.reason}"
+    return f"beats the baseline and champion v{champion.version} ({champion.pinball_loss:.6g})"
+
+
+def decide(
+    evaluation: Evaluation, champion: ChampionScore | None, tolerance: float = DEFAULT_TOLERANCE
+) -> Decision:
+    challenger = evaluation.model["pinball_loss"]
+    failure = _baseline_gate(evaluation, tolerance) or _champion_gate(challenger, champion)
+    return Decision(
+        promote=failure is None,
+        reason=failure or _success(champion),
+        challenger_pinball=challenger,
+        baseline_pinball=evaluation.baseline["pinball_loss"],
+        champion_version=champion.version if champion else None,
+        champion_pinball=champion.pinball_loss if champion else None,
+        mae_skill=evaluation.skills["mae_bps_skill"],
+        tolerance=tolerance,
+    )
