@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: up dagster test test-fast lint format bench clean help
+.PHONY: up dagster mlflow test test-fast lint format bench clean help
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ up: $(VENV)/.synced  ## the platform on embedded defaults (broker + live Kraken 
 
 dagster: $(VENV)/.synced  ## the Dagster UI + daemon (drain sensor, assets, checks) on BTC_UI_PORT
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p $${BTC_UI_PORT:-3000}
+
+mlflow: $(VENV)/.synced  ## the MLflow UI (runs, plots, registry) on BTC_MLFLOW_PORT
+	$(VENV)/bin/btc-platform mlflow-ui
 
 test: $(VENV)/.synced  ## lint, then the whole test suite (slow tests included)
 	$(VENV)/bin/ruff check btc_platform btc_platform_tests bench

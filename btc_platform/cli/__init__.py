@@ -9,6 +9,7 @@ import click
 
 from btc_platform.cli.broker_cmd import broker
 from btc_platform.cli.ingest_cmd import ingest
+from btc_platform.cli.mlflow_cmd import mlflow_ui
 from btc_platform.cli.model_cmd import model
 from btc_platform.cli.store_cmds import drain, import_candles
 from btc_platform.cli.train_cmd import train
@@ -48,6 +49,7 @@ cli.add_command(drain)
 cli.add_command(import_candles)
 cli.add_command(train)
 cli.add_command(model)
+cli.add_command(mlflow_ui)
 
 
 def main() -> None:
