@@ -90,10 +90,12 @@ def candles_from_trades(
     interval_seconds: int,
     *,
     previous_close: dict[str, float] | None = None,
+    since: dict[str, datetime] | None = None,
     until: dict[str, datetime] | None = None,
     grace: timedelta = DEFAULT_GRACE,
 ) -> pd.DataFrame:
-    """Candles for every window from each pair's first trade window to its last (or `until`).
+    """Candles for every window from each pair's first trade window (or `since`) to its last
+    (or `until`); leading empty windows carry `previous_close`.
 
     `trades` has columns pair, trade_id, ts (naive UTC), price, qty, and must hold the pair's
     newest trade: its time is the watermark that makes a candle `final`. Runs `CANDLE_SQL`
@@ -101,11 +103,15 @@ def candles_from_trades(
     """
     if trades.empty:
         return pd.DataFrame(columns=CANDLE_COLUMNS)
-    pairs = sorted(set(trades["pair"]) | set(previous_close or {}) | set(until or {}))
+    pairs = sorted(
+        set(trades["pair"]) | set(previous_close or {}) | set(since or {}) | set(until or {})
+    )
     bounds = pd.DataFrame(
         {
             "pair": pairs,
-            "grid_start": pd.Series([pd.NaT] * len(pairs), dtype="datetime64[us]"),
+            "grid_start": pd.Series(
+                [(since or {}).get(p) for p in pairs], dtype="datetime64[us]"
+            ).dt.floor(f"{interval_seconds}s"),
             "grid_end": pd.Series(
                 [(until or {}).get(p) for p in pairs], dtype="datetime64[us]"
             ).dt.floor(f"{interval_seconds}s"),

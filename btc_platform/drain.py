@@ -80,7 +80,7 @@ def drain(
             open_store(store_path) as connection,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer") as writer,
         ):
-            partitions = _assign(consumer, topic, stored_offsets(connection, topic))
+            partitions = assign_at_offsets(consumer, topic, stored_offsets(connection, topic))
             in_flight: tuple[Future[BatchResult], list, dict[tuple[str, int], int]] | None = None
             # Two stages: batch N is written (DuckDB releases the GIL) while batch N+1 is polled.
             while max_messages is None or polled < max_messages:
@@ -107,7 +107,10 @@ def drain(
     return result
 
 
-def _assign(consumer: KafkaConsumer, topic: str, offsets: dict[int, int]) -> list[TopicPartition]:
+def assign_at_offsets(
+    consumer: KafkaConsumer, topic: str, offsets: dict[int, int]
+) -> list[TopicPartition]:
+    """Assign every partition of `topic`, each at its offset (or its beginning)."""
     partitions = [
         TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
     ]

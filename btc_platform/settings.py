@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     promotion_tolerance: float = Field(default=0.005, ge=0, le=0.5)
     retrain_cron: str = "0 3 * * *"
     champion_max_age_hours: float = Field(default=48, gt=0)
+    champion_poll_seconds: float = Field(default=10, gt=0)
+    max_feature_age_seconds: float = Field(default=300, gt=0)
     mlflow_tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI")
     )

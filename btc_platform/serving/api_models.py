@@ -1,0 +1,66 @@
+"""The REST contract: request and response bodies (they document themselves in OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, model_validator
+
+from btc_platform.settings import PAIR_PATTERN
+
+Pair = Annotated[
+    str, Field(pattern=PAIR_PATTERN.pattern, examples=["BTC/USD"], description="e.g. BTC/USD")
+]
+
+
+class CandleIn(BaseModel):
+    window_start: datetime = Field(description="The candle's open time, ISO-8601 UTC.")
+    open: float = Field(gt=0)
+    high: float = Field(gt=0)
+    low: float = Field(gt=0)
+    close: float = Field(gt=0)
+    volume: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ohlc(self) -> CandleIn:
+        if not self.low <= min(self.open, self.close) <= max(self.open, self.close) <= self.high:
+            raise ValueError("low <= open, close <= high must hold")
+        return self
+
+
+class Skill(BaseModel):
+    """How the model did on its holdout against the baselines (1 - model/baseline)."""
+
+    band_pinball_skill: float | None = Field(description="> 0: the band beats a static band.")
+    point_mae_skill: float | None = Field(description="> 0: the p50 beats zero return.")
+    verdict: str | None
+
+
+class Prediction(BaseModel):
+    pair: str
+    as_of: datetime = Field(description="Close time of the last complete candle used.")
+    horizon_minutes: int
+    current_price: float = Field(description="Close of that candle.")
+    predicted_return: float = Field(description="p50 of the forward log return.")
+    predicted_price: float
+    band_low: float = Field(description="p10 as a price.")
+    band_high: float = Field(description="p90 as a price.")
+    model_version: str
+    model_skill: Skill
+    feature_age_seconds: float = Field(description="Seconds since `as_of`.")
+
+
+class ModelCard(BaseModel):
+    name: str
+    version: str
+    feature_set: str | None
+    training_window: str | None
+    holdout_window: str | None
+    holdout_metrics: dict[str, float]
+    promotion: dict[str, str]
+    loading_problem: str | None = Field(description="Set when a newer champion failed to load.")
+
+
+class ErrorBody(BaseModel):
+    error: str

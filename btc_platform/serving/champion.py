@@ -1,0 +1,105 @@
+"""Follows the registry's `champion` alias and swaps the served model without a restart.
+
+The current model is one reference, replaced whole: a request sees the old model or the
+new one, never a mix. A new champion that fails to load leaves the old one serving; the
+failure is logged and reported (`/model`, readiness stays as it was).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import xgboost as xgb
+
+from btc_platform.features.indicators import FEATURES
+from btc_platform.logs import get_logger
+from btc_platform.tracking.mlflow_setup import use_tracking
+from btc_platform.tracking.registry import Registry
+from btc_platform.training.metrics import BPS
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    name: str
+    version: str
+    booster: xgb.Booster
+    columns: np.ndarray  # indices into FEATURES.columns, in the model's input order
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def quantiles(self, values: np.ndarray) -> np.ndarray:
+        """p10, p50, p90 of the forward log return for one row of FEATURES.columns values."""
+        raw = self.booster.inplace_predict(values[self.columns].reshape(1, -1))
+        return np.sort(np.asarray(raw, dtype=float).reshape(-1)) / BPS
+
+
+def load_served_model(registry: Registry, version: str, tags: dict[str, str]) -> ServedModel:
+    model = registry.load(version)
+    names = list(model.get_booster().feature_names or ())
+    unknown = [n for n in names if n not in FEATURES.columns]
+    if unknown:
+        raise ValueError(
+            f"v{version} needs features the service does not compute: {', '.join(unknown[:5])}"
+        )
+    columns = np.array([FEATURES.columns.index(n) for n in names])
+    return ServedModel(registry.model_name, version, model.get_booster(), columns, tags)
+
+
+class ChampionWatcher:
+    def __init__(self, tracking_uri: str, model_name: str, poll_seconds: float) -> None:
+        self.tracking_uri = tracking_uri
+        self.model_name = model_name
+        self.poll_seconds = poll_seconds
+        self.current: ServedModel | None = None
+        self.problem: str | None = "no champion loaded yet"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def refresh(self) -> None:
+        """Load the champion if the alias moved; keep the current model on any failure."""
+        use_tracking(self.tracking_uri)
+        registry = Registry(self.model_name)
+        try:
+            champion = registry.champion()
+        except Exception as error:  # the registry unreachable: keep serving what we have
+            self.problem = f"registry unavailable: {error}"
+            log.warning("champion check failed", error=str(error))
+            return
+        if champion is None:
+            if self.current is None:
+                self.problem = f"{self.model_name} has no champion yet"
+            return
+        version = str(champion.version)
+        if self.current is not None and self.current.version == version:
+            return
+        try:
+            loaded = load_served_model(registry, version, dict(champion.tags))
+        except Exception as error:
+            self.problem = f"champion v{version} failed to load: {error}"
+            log.error(
+                "new champion failed to load; serving the previous one",
+                version=version,
+                serving=self.current.version if self.current else None,
+                error=str(error),
+            )
+            return
+        previous, self.current, self.problem = self.current, loaded, None
+        log.info(
+            "champion loaded", version=version, replaced=previous.version if previous else None
+        )
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.refresh()
+            self._stop.wait(max(0.0, self.poll_seconds - (time.monotonic() - started)))

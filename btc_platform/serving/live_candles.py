@@ -1,0 +1,73 @@
+"""One pair's live candles, built from trades with the one candle module (as the drain does).
+
+Final candles are kept (the most recent `history`); trades of windows that are not final
+yet are kept to recompute those windows whenever trades arrive. A trade for a window that
+is already final, or one seen before, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from btc_platform.candles import candles_from_trades
+
+TRADE_COLUMNS = ["pair", "trade_id", "ts", "price", "qty"]
+OHLCV = ["window_start", "open", "high", "low", "close", "volume"]
+
+
+class PairCandles:
+    def __init__(
+        self,
+        pair: str,
+        interval_seconds: int,
+        history: int,
+        final: pd.DataFrame | None = None,
+        open_trades: pd.DataFrame | None = None,
+    ) -> None:
+        self.pair = pair
+        self.interval = timedelta(seconds=interval_seconds)
+        self.final: deque[tuple] = deque(maxlen=history)
+        for row in (final if final is not None else pd.DataFrame(columns=OHLCV))[OHLCV].itertuples(
+            index=False
+        ):
+            self.final.append(tuple(row))
+        self.trades = (
+            open_trades[TRADE_COLUMNS].copy()
+            if open_trades is not None
+            else pd.DataFrame(columns=TRADE_COLUMNS)
+        )
+        self.ignored_late = 0
+
+    @property
+    def next_window(self) -> datetime | None:
+        """Start of the first window that is not final yet (None before any final candle)."""
+        return self.final[-1][0] + self.interval if self.final else None
+
+    def candles(self) -> pd.DataFrame:
+        """The final candles, oldest first."""
+        return pd.DataFrame(list(self.final), columns=OHLCV)
+
+    def add(self, trades: pd.DataFrame) -> int:
+        """Take new trades (columns of TRADE_COLUMNS); returns how many candles became final."""
+        start = self.next_window
+        fresh = trades if start is None else trades[trades["ts"] >= start]
+        self.ignored_late += len(trades) - len(fresh)
+        fresh = fresh[~fresh["trade_id"].isin(self.trades["trade_id"])]
+        if fresh.empty:
+            return 0
+        self.trades = pd.concat([self.trades, fresh[TRADE_COLUMNS]], ignore_index=True)
+        candles = candles_from_trades(
+            self.trades,
+            int(self.interval.total_seconds()),
+            previous_close={self.pair: self.final[-1][4]} if self.final else None,
+            since={self.pair: start} if start is not None else None,
+        )
+        closed = candles[candles["final"]]
+        for row in closed[OHLCV].itertuples(index=False):
+            self.final.append(tuple(row))
+        if len(closed):
+            self.trades = self.trades[self.trades["ts"] >= self.next_window]
+        return len(closed)

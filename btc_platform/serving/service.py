@@ -1,0 +1,82 @@
+"""The BentoML service: `bentoml serve` at the repo root serves it (see bentofile.yaml).
+
+POST /predict and /predict_candles, GET /model, and BentoML's /readyz (ready once a
+champion and enough live history are loaded). Bad input answers 400 naming the field, a
+missing champion or stale features 503 with the reason; never a 500 for a bad request.
+"""
+
+from __future__ import annotations
+
+import bentoml
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+
+from btc_platform.logs import configure_logging, get_logger
+from btc_platform.serving.api_models import CandleIn, ErrorBody, ModelCard, Pair, Prediction
+from btc_platform.serving.client_candles import BadCandles, features_from_candles
+from btc_platform.serving.forecast import model_card, prediction
+from btc_platform.serving.runtime import LiveRuntime, Unavailable
+from btc_platform.settings import load_settings
+
+log = get_logger(__name__)
+info = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+
+def error(status: int, reason: str) -> JSONResponse:
+    """An error answer with its reason; BentoML passes a Response through as it is."""
+    return JSONResponse(ErrorBody(error=reason).model_dump(), status_code=status)
+
+
+@bentoml.service(name="btc_price_predictor", workers=1, traffic={"timeout": 10})
+@bentoml.asgi_app(info, path="/")
+class PricePredictor:
+    """Real-time p10/p50/p90 forecasts of the BTC price a few minutes ahead."""
+
+    def __init__(self) -> None:
+        self.settings = load_settings()
+        configure_logging(self.settings.log_level, self.settings.log_format)
+        self.runtime = LiveRuntime(self.settings)
+        self.runtime.start()
+
+    def __is_ready__(self) -> bool:
+        return self.runtime.ready()
+
+    @bentoml.on_shutdown
+    def shutdown(self) -> None:
+        self.runtime.stop()
+
+    @bentoml.api
+    def predict(self, pair: Pair) -> Prediction:
+        """The forecast for `pair` from the newest closed candle of the live stream."""
+        try:
+            return self.runtime.predict(pair)
+        except KeyError:
+            served = ", ".join(self.settings.pairs)
+            return error(400, f"pair: {pair} is not served (BTC_PAIRS: {served})")
+        except Unavailable as reason:
+            return error(503, str(reason))
+
+    @bentoml.api
+    def predict_candles(self, pair: Pair, candles: list[CandleIn]) -> Prediction:
+        """The forecast from your own recent candles (oldest first), without the live state."""
+        model = self.runtime.champion.current
+        if model is None:
+            return error(503, self.runtime.champion.problem or "no champion model loaded")
+        try:
+            features = features_from_candles(pair, candles, self.settings.candle_seconds)
+        except BadCandles as reason:
+            return error(400, str(reason))
+        answer = prediction(
+            model, features, model.quantiles(features.values), self.settings.horizon_minutes
+        )
+        self.runtime.prediction_log.publish(answer)
+        return answer
+
+    @info.get("/model", response_model=ModelCard, responses={503: {"model": ErrorBody}})
+    def model(self) -> ModelCard | JSONResponse:
+        """The champion being served: version, feature set, training window, holdout metrics
+        and its promotion decision."""
+        served = self.runtime.champion.current
+        if served is None:
+            return error(503, self.runtime.champion.problem or "no champion model loaded")
+        return model_card(served, self.runtime.champion.problem)

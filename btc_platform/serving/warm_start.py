@@ -1,0 +1,91 @@
+"""Warm-up from the offline store: recent final candles, the trades of windows still open,
+and the Kafka offsets they reflect, read in one read-only snapshot (never a write lock).
+
+The drain wrote all three in one transaction, so following Kafka from these offsets
+skips nothing and counts nothing twice. While a writer holds the file, DuckDB refuses
+readers: the read is retried until it gets through.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from btc_platform.logs import get_logger
+from btc_platform.serving.live_candles import OHLCV, TRADE_COLUMNS
+
+log = get_logger(__name__)
+RETRY_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class WarmStart:
+    final_candles: dict[str, pd.DataFrame] = field(default_factory=dict)
+    open_trades: dict[str, pd.DataFrame] = field(default_factory=dict)
+    offsets: dict[int, int] = field(default_factory=dict)  # partition -> next offset
+
+
+def _read(
+    connection: duckdb.DuckDBPyConnection,
+    topic: str,
+    pairs: list[str],
+    interval_seconds: int,
+    history: int,
+) -> WarmStart:
+    final, open_trades = {}, {}
+    for pair in pairs:
+        final[pair] = connection.execute(
+            f"""SELECT {", ".join(OHLCV)} FROM (
+                    SELECT * FROM candles WHERE pair = ? AND interval_seconds = ? AND final
+                    ORDER BY window_start DESC LIMIT ?)
+                ORDER BY window_start""",
+            [pair, interval_seconds, history],
+        ).df()
+        open_trades[pair] = connection.execute(
+            f"""SELECT {", ".join(TRADE_COLUMNS)} FROM trades
+                WHERE pair = ? AND ts >= (
+                    SELECT coalesce(max(window_start) + to_seconds(?), TIMESTAMP '1970-01-01')
+                    FROM candles WHERE pair = ? AND interval_seconds = ? AND final)
+                ORDER BY ts, trade_id""",
+            [pair, interval_seconds, pair, interval_seconds],
+        ).df()
+    offsets = dict(
+        connection.execute(
+            "SELECT partition, next_offset FROM kafka_offsets WHERE topic = ?", [topic]
+        ).fetchall()
+    )
+    return WarmStart(final, open_trades, offsets)
+
+
+def read_warm_start(
+    path: Path,
+    topic: str,
+    pairs: list[str],
+    interval_seconds: int,
+    history: int,
+    stopped: Callable[[], bool] = lambda: False,
+) -> WarmStart:
+    """The snapshot; an empty one when there is no store yet (Kafka is then read from its
+    beginning)."""
+    if not path.exists():
+        log.info("no offline store yet; following Kafka from the beginning", path=str(path))
+        return WarmStart()
+    waited = 0.0
+    while True:
+        try:
+            with duckdb.connect(str(path), read_only=True) as connection:
+                return _read(connection, topic, pairs, interval_seconds, history)
+        except duckdb.IOException as error:
+            if stopped():
+                raise
+            if waited == 0:
+                log.info("offline store busy (a writer holds it); retrying", error=str(error))
+            time.sleep(RETRY_SECONDS)
+            waited += RETRY_SECONDS
+        except duckdb.CatalogException:  # a store without the tables yet
+            return WarmStart()
