@@ -50,6 +50,7 @@ bench: $(VENV)/.synced  ## the benchmarks (print their figures)
 	$(VENV)/bin/python bench/ingest.py
 	$(VENV)/bin/python bench/drain.py
 	$(VENV)/bin/python bench/train.py
+	$(VENV)/bin/python bench/serve.py
 
 clean:  ## remove the environments and local state
 	rm -rf $(VENV) .tools .btc-platform

@@ -93,7 +93,7 @@ class LiveRuntime:
                 warm.open_trades.get(pair),
             )
             self._refresh_features(pair)
-        self.warmed_up = True
+        self.warmed_up = True  # requests before this are told the service is warming up
         log.info(
             "warmed up from the offline store",
             candles={p: len(c.final) for p, c in self.candles.items()},
@@ -131,6 +131,8 @@ class LiveRuntime:
         """Raises KeyError for a pair not served, Unavailable when no answer is possible."""
         if pair not in self.settings.pairs:
             raise KeyError(pair)
+        if not self.warmed_up:
+            raise Unavailable("warming up from the offline store")
         features = self.latest.get(pair)
         if features is None:
             have = len(self.candles[pair].final) if pair in self.candles else 0

@@ -1,0 +1,191 @@
+"""Serving benchmark: `/predict` of the real `bentoml serve` under a fixed concurrency for a
+fixed number of requests (p50/p95/p99 latency, req/s), against a bare FastAPI app serving
+the same XGBoost model measured in the same run; the in-process predict time; and the time
+from the trade that closes a candle to the prediction for it being ready.
+
+Targets: p50 <= 5 ms, p99 <= 25 ms, throughput >= 0.5x the bare app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from btc_platform.broker.embedded import EmbeddedBroker
+from btc_platform.broker.topics import Topics, ensure_topics
+from btc_platform.drain import drain
+from btc_platform.logs import configure_logging
+from btc_platform.serving.champion import load_served_model
+from btc_platform.serving.live_candles import PairCandles
+from btc_platform.serving.live_features import latest_features
+from btc_platform.serving.trade_follower import decode
+from btc_platform.settings import load_settings
+from btc_platform.tracking.registry import Registry
+from btc_platform_tests.conftest import free_port
+from btc_platform_tests.serving_helpers import market, publish_trades, wait_until
+from btc_platform_tests.test_service_http import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(url: str, requests: int, concurrency: int) -> tuple[list[float], float]:
+    """Latencies (s) of `requests` POST /predict spread over `concurrency` clients."""
+    latencies: list[float] = []
+    per_client = requests // concurrency
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=10) as http:
+            for _ in range(per_client):
+                started = time.perf_counter()
+                answer = http.post("/predict", json={"pair": "BTC/USD"})
+                latencies.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.text
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - started
+
+
+def report(name: str, latencies: list[float], elapsed: float) -> float:
+    ms = np.percentile(np.array(latencies) * 1000, [50, 95, 99])
+    rate = len(latencies) / elapsed
+    latency = f"p50 {ms[0]:6.2f} ms  p95 {ms[1]:6.2f} ms  p99 {ms[2]:6.2f} ms"
+    print(f"  {name:24} {latency}  {rate:7.0f} req/s")
+    return rate
+
+
+def start(command: list[str], env: dict[str, str], url: str, ready: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_until(lambda: _status(url + ready) == 200, 120, command[2])
+    return process
+
+
+def _status(url: str) -> int | None:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def close_to_prediction(trades, model) -> list[float]:
+    """Seconds from handing over the trades that close a candle to its prediction being ready."""
+    frame, _ = decode([t.to_json() for t in trades])
+    candles = PairCandles("BTC/USD", 60, 460)
+    timings = []
+    for _, batch in frame.groupby(frame["ts"].dt.floor("10s")):
+        started = time.perf_counter()
+        if candles.add(batch):
+            features = latest_features("BTC/USD", candles.candles(), 60)
+            if features is not None:
+                model.quantiles(features.values)
+                timings.append(time.perf_counter() - started)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3_000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 8])
+    args = parser.parse_args()
+    configure_logging("WARNING", "console")
+    with tempfile.TemporaryDirectory() as workdir:
+        data = Path(workdir)
+        broker = EmbeddedBroker(data / "broker", f"127.0.0.1:{free_port()}")
+        broker.start()
+        try:
+            ensure_topics(broker.bootstrap, Topics().all())
+            env = {k: v for k, v in os.environ.items() if not k.startswith("BTC_")}
+            env.update(
+                BTC_DATA_DIR=str(data),
+                BTC_KAFKA_BOOTSTRAP=broker.bootstrap,
+                MLFLOW_TRACKING_URI=f"sqlite:///{data / 'mlflow.db'}",
+                BTC_LOG_LEVEL="WARNING",
+            )
+            os.environ.update(env)
+            settings = load_settings()
+            end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+            trades = market(end - timedelta(hours=8), end)
+            publish_trades(broker.bootstrap, Topics(), data / "spool.jsonl", trades)
+            drain(broker.bootstrap, settings.offline_store, "trades", 60)
+            version = train(settings, seed=1)
+            registry = Registry(settings.model_name)
+            registry.promote(version)
+            model = load_served_model(registry, version, {})
+
+            row = np.full(38, 0.5)
+            runs = 2_000
+            started = time.perf_counter()
+            for _ in range(runs):
+                model.quantiles(row)
+            in_process = (time.perf_counter() - started) / runs
+            closes = close_to_prediction(trades, model)
+
+            bento_url, bare_url = (
+                f"http://127.0.0.1:{free_port()}",
+                f"http://127.0.0.1:{free_port()}",
+            )
+            bento_server = start(
+                [sys.executable, "-m", "bentoml", "serve", "--port", bento_url.rsplit(":", 1)[1]],
+                env,
+                bento_url,
+                "/readyz",
+            )
+            bare_env = env | {"MODEL_URI": f"models:/{settings.model_name}/{version}"}
+            bare_server = start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.bare_app:app",
+                    "--port",
+                    bare_url.rsplit(":", 1)[1],
+                    "--log-level",
+                    "warning",
+                ],
+                bare_env,
+                bare_url,
+                "/docs",
+            )
+            servers = (bento_server, bare_server)
+            try:
+                load(bento_url, 200, 4)  # warm both up
+                load(bare_url, 200, 4)
+                for clients in args.concurrency:
+                    print(f"/predict, {args.requests} requests, concurrency {clients}:")
+                    bento = report("bentoml serve", *load(bento_url, args.requests, clients))
+                    bare = report(
+                        "bare FastAPI (reference)", *load(bare_url, args.requests, clients)
+                    )
+                    print(f"  throughput ratio         {bento / bare:.2f}  (target >= 0.50)")
+            finally:
+                for process in servers:
+                    process.terminate()
+                    process.wait(30)
+            print(f"in-process model predict    {in_process * 1e6:8.1f} us")
+            print(
+                f"candle close -> prediction  median {statistics.median(closes) * 1000:.1f} ms, "
+                f"max {max(closes) * 1000:.1f} ms over {len(closes)} candles"
+            )
+        finally:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()

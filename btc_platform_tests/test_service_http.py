@@ -1,0 +1,221 @@
+"""A real `bentoml serve` at the repo root against a real broker, DuckDB and MLflow store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import bentoml
+import httpx
+import orjson
+import pytest
+
+from btc_platform.broker.embedded import EmbeddedBroker
+from btc_platform.broker.topics import Topics, ensure_topics
+from btc_platform.drain import drain
+from btc_platform.retrain import train_candidate
+from btc_platform.settings import load_settings
+from btc_platform.store.feature_store import refresh_features
+from btc_platform.store.offline_store import open_store
+from btc_platform.store.training_snapshot import load_training_set
+from btc_platform.tracking.mlflow_setup import ModelStore
+from btc_platform.tracking.registry import Registry
+from btc_platform.training.config import TrainingConfig
+from btc_platform.training.search_space import SearchSpace
+from btc_platform_tests.conftest import free_port
+from btc_platform_tests.kafka_helpers import read_topic
+from btc_platform_tests.serving_helpers import market, publish_trades, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = TrainingConfig(trials=1, cv_folds=2, space=SearchSpace(n_estimators=(30, 30)))
+
+
+@pytest.fixture(scope="module")
+def own_broker(tmp_path_factory):
+    embedded = EmbeddedBroker(tmp_path_factory.mktemp("serve-broker"), f"127.0.0.1:{free_port()}")
+    embedded.start()
+    ensure_topics(embedded.bootstrap, Topics().all())
+    yield embedded
+    embedded.stop()
+
+
+def serve(env: dict[str, str], port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def status(url: str, path: str) -> int | None:
+    try:
+        return httpx.get(url + path, timeout=5).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def train(settings, seed: int) -> str:
+    with open_store(settings.offline_store) as connection:
+        refresh_features(connection, "BTC/USD", 60)
+        dataset = load_training_set(connection, "BTC/USD", 60, 5)
+    config = TrainingConfig(trials=1, cv_folds=2, seed=seed, space=QUICK.space)
+    return train_candidate(ModelStore.of(settings), dataset, config).version
+
+
+@pytest.mark.slow
+def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
+    own_broker, model_settings, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("BTC_KAFKA_BOOTSTRAP", own_broker.bootstrap)
+    settings = load_settings()
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    trades = market(end - timedelta(hours=7, minutes=30), end)
+    publish_trades(own_broker.bootstrap, Topics(), tmp_path / "spool.jsonl", trades)
+    drain(own_broker.bootstrap, settings.offline_store, "trades", 60)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BTC_")}
+    env.update(
+        BTC_DATA_DIR=str(settings.data_dir),
+        BTC_KAFKA_BOOTSTRAP=own_broker.bootstrap,
+        MLFLOW_TRACKING_URI=str(settings.mlflow_tracking_uri),
+        BTC_CHAMPION_POLL_SECONDS="1",
+        BTC_LOG_FORMAT="json",
+    )
+    server = serve(env, port)
+    try:
+        wait_until(lambda: status(url, "/livez") == 200, 120, "bentoml serve to answer")
+        # No champion yet: not ready, and /predict says why.
+        assert status(url, "/readyz") == 503
+        no_champion = {"error": "btc-price has no champion yet"}
+
+        def refusal() -> tuple[int, dict] | None:
+            answer = httpx.post(f"{url}/predict", json={"pair": "BTC/USD"}, timeout=10)
+            return (answer.status_code, answer.json()) if answer.json() == no_champion else None
+
+        assert wait_until(refusal, 30, "the warm-up") == (503, no_champion)
+        assert httpx.get(f"{url}/model", timeout=10).status_code == 503
+
+        first = train(settings, seed=1)
+        Registry(settings.model_name).promote(first)
+        wait_until(lambda: status(url, "/readyz") == 200, 60, "ready with a champion")
+
+        with bentoml.SyncHTTPClient(url) as client:
+            answer = client.predict(pair="BTC/USD")
+            with open_store(settings.offline_store) as connection:
+                last_start, last_close = connection.execute(
+                    "SELECT window_start, close FROM candles WHERE final"
+                    " ORDER BY window_start DESC LIMIT 1"
+                ).fetchall()[0]
+            assert answer["pair"] == "BTC/USD"
+            assert answer["model_version"] == first
+            assert answer["horizon_minutes"] == 5
+            assert datetime.fromisoformat(answer["as_of"]) == (
+                last_start + timedelta(minutes=1)
+            ).replace(tzinfo=UTC)
+            assert answer["current_price"] == pytest.approx(last_close)
+            assert answer["band_low"] <= answer["predicted_price"] <= answer["band_high"]
+            assert answer["model_skill"]["verdict"]
+            assert 0 < answer["feature_age_seconds"] < 300
+
+            with open_store(settings.offline_store) as connection:
+                recent = (
+                    connection.execute(
+                        "SELECT strftime(window_start, '%Y-%m-%dT%H:%M:%SZ') AS window_start,"
+                        " open, high, low, close, volume FROM candles WHERE final"
+                        " ORDER BY window_start DESC LIMIT 450"
+                    )
+                    .df()
+                    .iloc[::-1]
+                )
+            own = client.predict_candles(pair="BTC/USD", candles=recent.to_dict("records"))
+            assert own["as_of"] == answer["as_of"]
+            assert own["predicted_return"] == pytest.approx(answer["predicted_return"], rel=1e-6)
+
+            card = httpx.get(f"{url}/model", timeout=10).json()
+            assert (card["version"], card["feature_set"]) == (first, "ta-core/v1")
+            assert "pinball_loss_skill" in card["holdout_metrics"]
+
+        # Bad input: 400 naming the field, never a 500.
+        for body, reason in [
+            ({"pair": "ETH/USD"}, "pair: ETH/USD is not served (BTC_PAIRS: BTC/USD)"),
+            ({"pair": "btcusd"}, "'loc': ['pair']"),
+            ({}, "'loc': ['pair']"),
+        ]:
+            bad = httpx.post(f"{url}/predict", json=body, timeout=10)
+            assert bad.status_code == 400 and reason in str(bad.json()), bad.text
+        garbled = httpx.post(
+            f"{url}/predict", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert garbled.status_code == 400
+        few = httpx.post(
+            f"{url}/predict_candles",
+            json={"pair": "BTC/USD", "candles": recent.head(10).to_dict("records")},
+            timeout=10,
+        )
+        assert few.status_code == 400
+        assert few.json()["error"].startswith("candles: need at least 401 consecutive candles")
+        broken = recent.to_dict("records")
+        broken[3]["low"] = broken[3]["high"] * 2
+        bad_candle = httpx.post(
+            f"{url}/predict_candles", json={"pair": "BTC/USD", "candles": broken}, timeout=10
+        )
+        assert bad_candle.status_code == 400 and "'loc': ['candles', 3]" in str(bad_candle.json())
+
+        # A new champion is picked up live: no restart, no failed request meanwhile.
+        second = train(settings, seed=2)
+        answers: list[tuple[int, str]] = []
+        stop = threading.Event()
+
+        def request_loop() -> None:
+            while not stop.is_set():
+                response = httpx.post(f"{url}/predict", json={"pair": "BTC/USD"}, timeout=10)
+                answers.append((response.status_code, response.json().get("model_version")))
+
+        loop = threading.Thread(target=request_loop)
+        loop.start()
+        try:
+            wait_until(lambda: len(answers) > 5, 30, "requests before the promotion")
+            Registry(settings.model_name).promote(second)
+            wait_until(lambda: answers and answers[-1][1] == second, 30, "the new champion")
+            wait_until(lambda: len(answers) > 5 and answers[-5][1] == second, 30, "more answers")
+        finally:
+            stop.set()
+            loop.join()
+        assert {code for code, _ in answers} == {200}
+        versions = [version for _, version in answers]
+        switch = versions.index(second)
+        assert set(versions[:switch]) == {first} and set(versions[switch:]) == {second}
+
+        # Every answered prediction went to the `predictions` topic.
+        logged = [orjson.loads(r.value) for r in read_topic(own_broker.bootstrap, "predictions")]
+        assert len(logged) >= 2 + len(answers)
+        assert {
+            "id",
+            "pair",
+            "as_of",
+            "horizon_minutes",
+            "model_version",
+            "predicted_return",
+            "band_low",
+            "band_high",
+        } <= set(logged[0])
+        assert len({record["id"] for record in logged}) == len(logged)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            output, _ = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate()
+    # (BentoML logs a traceback for each invalid request it answers with 400.)
+    assert "status=500" not in output, output[-3000:]
