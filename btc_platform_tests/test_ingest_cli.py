@@ -77,7 +77,9 @@ def test_ingest_survives_a_broker_outage_without_losing_trades(own_broker, tmp_p
 def test_sigterm_flushes_every_accepted_trade(own_broker, tmp_path) -> None:
     topic_env = cli_env(tmp_path, own_broker.bootstrap)
     process = start_cli([*SYNTHETIC, "--speed", "100"], topic_env)
-    time.sleep(2.5)
+    deadline = time.monotonic() + 60
+    while max_id_now(own_broker.bootstrap) <= 100 and time.monotonic() < deadline:
+        time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err

@@ -3,6 +3,9 @@ handoff from the offline store, stale features. Real broker, real DuckDB."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,6 +21,10 @@ from btc_platform.store.offline_store import open_store
 from btc_platform_tests.serving_helpers import market, publish_trades, wait_until
 
 PAIR = "BTC/USD"
+HOLD_WRITE_LOCK = (
+    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+    "time.sleep(4); c.close()"
+)
 OHLCV = ["window_start", "open", "high", "low", "close", "volume"]
 
 
@@ -158,4 +165,29 @@ def test_too_little_history_is_unavailable_with_the_count(settings, topics, tmp_
         ):
             runtime.predict(PAIR)
     finally:
+        runtime.stop()
+
+
+def test_warm_up_waits_for_a_writer_to_release_the_store(settings, topics, trades, tmp_path):
+    publish_trades(settings.kafka_bootstrap, topics, tmp_path / "spool.jsonl", trades[:5_000])
+    drain(settings.kafka_bootstrap, settings.offline_store, topics.trades, 60)
+    # Another process holds the file read-write, as a drain run does, for 4 s.
+    writer = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(settings.offline_store)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout.readline().strip() == "locked"
+    runtime = started(settings, topics)
+    try:
+        time.sleep(2)
+        assert not runtime.warmed_up
+        with pytest.raises(Unavailable, match="warming up from the offline store"):
+            runtime.predict(PAIR)
+        assert writer.wait(10) == 0
+        wait_until(lambda: runtime.warmed_up, 10, "the warm-up after the writer left")
+        stored = offline_candles(settings)
+        assert runtime.candles[PAIR].final[-1][0] == stored["window_start"].iloc[-1]
+    finally:
+        writer.kill()
         runtime.stop()

@@ -8,7 +8,6 @@ import sys
 import click
 
 from btc_platform.settings import Settings
-from btc_platform.tracking.mlflow_setup import LOCAL_SCHEMES
 
 
 @click.command("mlflow-ui")
@@ -16,6 +15,8 @@ from btc_platform.tracking.mlflow_setup import LOCAL_SCHEMES
 @click.pass_obj
 def mlflow_ui(settings: Settings, port: int | None) -> None:
     """Browse runs, plots and the model registry at http://127.0.0.1:PORT (Ctrl-C stops)."""
+    from btc_platform.tracking.mlflow_setup import LOCAL_SCHEMES  # imports pandas: not at start
+
     uri = str(settings.mlflow_tracking_uri)
     if not uri.startswith(LOCAL_SCHEMES):
         raise click.UsageError(f"MLFLOW_TRACKING_URI={uri} is a server: open it directly")

@@ -1,0 +1,53 @@
+"""The champion watcher against a real MLflow store: swaps on promotion, keeps the old model
+when a new champion cannot be loaded, and says why."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+from mlflow.tracking import MlflowClient
+
+from btc_platform.features.indicators import FEATURES, compute_features
+from btc_platform.retrain import train_candidate
+from btc_platform.serving.champion import ChampionWatcher
+from btc_platform.tracking.mlflow_setup import ModelStore
+from btc_platform.tracking.registry import Registry
+from btc_platform.training.config import TrainingConfig
+from btc_platform.training.dataset import build_training_set
+from btc_platform.training.search_space import SearchSpace
+from btc_platform_tests.candle_factory import market_candles
+
+QUICK = SearchSpace(n_estimators=(20, 20))
+
+
+def registered(settings, seed: int) -> str:
+    candles = market_candles(900, seed=seed)
+    dataset = build_training_set(compute_features(candles, 60), candles, FEATURES, "BTC/USD", 60, 5)
+    config = TrainingConfig(trials=1, cv_folds=2, seed=seed, space=QUICK)
+    return train_candidate(ModelStore.of(settings), dataset, config).version
+
+
+def test_the_watcher_swaps_models_and_keeps_the_old_one_when_the_new_fails(model_settings):
+    watcher = ChampionWatcher(str(model_settings.mlflow_tracking_uri), "btc-price", 60)
+    watcher.refresh()
+    assert watcher.current is None
+    assert watcher.problem == "btc-price has no champion yet"
+
+    registry = Registry("btc-price")
+    first, second, broken = (registered(model_settings, seed) for seed in (1, 2, 3))
+    registry.promote(first)
+    watcher.refresh()
+    assert watcher.current.version == first and watcher.problem is None
+    registry.promote(second)
+    watcher.refresh()
+    assert watcher.current.version == second
+
+    source = MlflowClient().get_model_version("btc-price", broken).source
+    artifacts = MlflowClient().get_logged_model(source.removeprefix("models:/")).artifact_location
+    shutil.rmtree(Path(urlparse(artifacts).path))
+    registry.promote(broken)
+    watcher.refresh()
+    assert watcher.current.version == second  # still serving
+    assert watcher.problem.startswith(f"champion v{broken} failed to load: ")

@@ -1,0 +1,110 @@
+"""docker-compose.yml, the Dockerfile and .env.example: checked as far as no Docker engine
+allows here (`docker compose config` too, where the compose plugin is installed)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from btc_platform.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {
+    "redpanda",
+    "redpanda-console",
+    "postgres",
+    "mlflow",
+    "topics",
+    "ingest",
+    "dagster-webserver",
+    "dagster-daemon",
+    "predictor",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_the_compose_file_names_every_service_and_only_declared_volumes(compose):
+    services = compose["services"]
+    assert set(services) == SERVICES
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith("."):
+                assert source in compose["volumes"], f"{name} mounts undeclared {source}"
+            else:
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+    platform = [n for n, s in services.items() if s.get("image") == "btc-platform:latest"]
+    assert set(platform) == {
+        "mlflow",
+        "topics",
+        "ingest",
+        "dagster-webserver",
+        "dagster-daemon",
+        "predictor",
+    }
+    assert services["dagster-webserver"]["environment"]["BTC_KAFKA_BOOTSTRAP"] == "redpanda:9092"
+    assert services["predictor"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+
+
+def test_the_platform_commands_in_the_compose_file_exist(compose):
+    runner = CliRunner()
+    for name in ("topics", "ingest"):
+        command = compose["services"][name]["command"]
+        assert command[0] == "btc-platform"
+        answer = runner.invoke(cli, [*command[1:], "--help"])
+        assert answer.exit_code == 0, f"{name}: {answer.output}"
+
+
+def test_the_dockerfile_copies_files_that_exist_and_the_env_example_holds_the_secrets():
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY") and "--from" not in line:
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+    assert "--extra deploy" in dockerfile
+    example = (ROOT / ".env.example").read_text()
+    assert "POSTGRES_PASSWORD=" in example and "BTC_PAIRS=" in example
+    instance = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
+    assert instance["storage"]["postgres"]["postgres_db"]["db_name"] == "dagster"
+    assert instance["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path):
+    docker = shutil.which("docker")
+    has_compose = (
+        docker
+        and subprocess.run(
+            [docker, "compose", "version"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    if not has_compose:
+        pytest.skip("the docker compose plugin is not installed here")
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    checked = subprocess.run(
+        [
+            docker,
+            "compose",
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "--env-file",
+            str(tmp_path / ".env"),
+            "config",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr

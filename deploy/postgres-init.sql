@@ -1,0 +1,2 @@
+-- One Postgres for Dagster's instance storage (database `dagster`) and MLflow's backend.
+CREATE DATABASE mlflow;
