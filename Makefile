@@ -22,7 +22,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python "$(PYTHON)"
 	@touch $@
 
-up: $(VENV)/.synced  ## the platform on embedded defaults (broker + live Kraken ingest); Ctrl-C stops it
+up: $(VENV)/.synced  ## the whole platform on embedded defaults (ARGS="--source synthetic" offline); Ctrl-C stops it
 	$(VENV)/bin/btc-platform up $(ARGS)
 
 dagster: $(VENV)/.synced  ## the Dagster UI + daemon (drain sensor, assets, checks) on BTC_UI_PORT

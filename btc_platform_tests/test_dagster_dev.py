@@ -103,7 +103,7 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
     data_dir = tmp_path / ".btc-platform"
     store_candles(data_dir / "offline.duckdb", market_candles(1_500, seed=8))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BTC_", "DAGSTER_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BTC_", "DAGSTER_", "MLFLOW_"))}
     env.update(
         BTC_DATA_DIR=str(data_dir),
         BTC_KAFKA_BOOTSTRAP=broker.bootstrap,
@@ -170,7 +170,8 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
         assert drained == "SUCCESS"
         retrained = wait_for(lambda: run_outcome(port, "retrain", retrain_id), 240, "the retrain")
         assert retrained == "SUCCESS"
-        client = MlflowClient(tracking_uri=f"sqlite:///{data_dir / 'mlflow.db'}")
+        store = f"sqlite:///{data_dir / 'mlflow.db'}"
+        client = MlflowClient(tracking_uri=store, registry_uri=store)
         version = client.get_model_version("btc-price", "1")
         assert version.tags["promotion.decision"] in {"promoted", "rejected"}
         assert client.get_run(version.run_id).data.params["trials"] == "1"

@@ -47,7 +47,9 @@ def test_ingest_survives_a_broker_outage_without_losing_trades(own_broker, tmp_p
     env = cli_env(tmp_path / "state", own_broker.bootstrap)
     process = start_cli([*SYNTHETIC, "--speed", "200", "--limit", "10000"], env)
     try:
-        time.sleep(4.0)
+        deadline = time.monotonic() + 60
+        while max_id_now(own_broker.bootstrap) < 500 and time.monotonic() < deadline:
+            time.sleep(0.2)
         # Freeze ingest so that what the broker holds when it dies is exactly what we read.
         process.send_signal(signal.SIGSTOP)
         time.sleep(0.5)

@@ -1,41 +1,124 @@
-"""`btc-platform up`: broker + ingest on embedded defaults, stopped cleanly by Ctrl-C."""
+"""`btc-platform up`: the whole platform on embedded defaults from one command; a first
+model and a prediction within minutes on the synthetic market; Ctrl-C leaves nothing."""
 
 from __future__ import annotations
 
 import signal
 import socket
+import time
 
+import httpx
 import psutil
+import pytest
+from mlflow.tracking import MlflowClient
 
 from btc_platform_tests.cli_helpers import cli_env, run_cli, start_cli
 from btc_platform_tests.conftest import free_port
-from btc_platform_tests.ingest_helpers import topic_trades
+
+RUNS = "{ runsOrError { ... on Runs { results { jobName status tags { key value } } } } }"
 
 
-def test_up_runs_broker_and_ingest_and_ctrl_c_leaves_nothing_behind(tmp_path) -> None:
-    bootstrap = f"127.0.0.1:{free_port()}"
-    process = start_cli(
-        ["up", "--source", "synthetic", "--speed", "100"], cli_env(tmp_path, bootstrap)
+def platform_env(tmp_path, **extra: str) -> dict[str, str]:
+    return cli_env(
+        tmp_path,
+        f"127.0.0.1:{free_port()}",
+        BTC_UI_PORT=str(free_port()),
+        BTC_API_PORT=str(free_port()),
+        BTC_MLFLOW_PORT=str(free_port()),
+        **extra,
     )
+
+
+def runs(ui_port: str) -> list[dict]:
     try:
-        trades = topic_trades(bootstrap, "trades", expect=200)
-        broker_pid = int((tmp_path / "broker" / "broker.pid").read_text())
+        answer = httpx.post(f"http://127.0.0.1:{ui_port}/graphql", json={"query": RUNS}, timeout=5)
+        return answer.json()["data"]["runsOrError"]["results"]
+    except (httpx.HTTPError, KeyError, TypeError, ValueError):
+        return []
+
+
+def prediction(api_port: str) -> dict | None:
+    try:
+        answer = httpx.post(
+            f"http://127.0.0.1:{api_port}/predict", json={"pair": "BTC/USD"}, timeout=5
+        )
+    except httpx.HTTPError:
+        return None
+    return answer.json() if answer.status_code == 200 else None
+
+
+def wait_for(condition, timeout: float, what: str, process):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        if process.poll() is not None:
+            pytest.fail(f"up exited while waiting for {what}: {process.stderr.read()[-3000:]}")
+        time.sleep(2)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.mark.slow
+def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_path) -> None:
+    env = platform_env(tmp_path, BTC_DRAIN_SENSOR_SECONDS="5", BTC_TRAINING_TRIALS="3")
+    process = start_cli(["up", "--source", "synthetic", "--status-every", "10"], env)
+    try:
+        drained = wait_for(
+            lambda: [
+                r
+                for r in runs(env["BTC_UI_PORT"])
+                if r["jobName"] == "drain" and r["status"] == "SUCCESS"
+            ],
+            240,
+            "a successful drain",
+            process,
+        )
+        assert drained
+        answer = wait_for(lambda: prediction(env["BTC_API_PORT"]), 420, "a prediction", process)
+        retrains = [r for r in runs(env["BTC_UI_PORT"]) if r["jobName"] == "retrain"]
+        children = psutil.Process(process.pid).children(recursive=True)
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    assert len(trades) >= 200 and {t.source for t in trades} == {"synthetic"}
-    assert f"kafka   {bootstrap}" in out
+        out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err[-3000:]
+    assert answer["pair"] == "BTC/USD" and answer["band_low"] < answer["band_high"]
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    champion = MlflowClient(tracking_uri=store, registry_uri=store).get_model_version_by_alias(
+        "btc-price", "champion"
+    )
+    assert str(champion.version) == answer["model_version"]
+    # The retrain sensor launched it and said why.
+    reasons = [t["value"] for r in retrains for t in r["tags"] if t["key"] == "retrain_reason"]
+    assert any(reason.startswith("no champion yet and ") for reason in reasons), retrains
+    assert any("champion: v" in line for line in out.splitlines() if line.startswith("status"))
+    for name in ("dagster", "mlflow", "predictor"):
+        assert f"{name} stopped" in out
     assert "broker stopped" in out
-    assert not psutil.pid_exists(broker_pid)
-    assert not (tmp_path / "broker" / "broker.pid").exists()
+    _, alive = psutil.wait_procs(children, timeout=30)
+    leftovers = [" ".join(c.cmdline()[:4]) for c in alive if c.status() != psutil.STATUS_ZOMBIE]
+    assert leftovers == [], "up left processes behind"
 
 
-def test_up_reports_a_port_taken_by_another_program(tmp_path) -> None:
+def test_a_port_in_use_is_reported_before_anything_starts(tmp_path) -> None:
+    env = platform_env(tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", int(env["BTC_UI_PORT"])))
+        squatter.listen()
+        result = run_cli(["up", "--source", "synthetic"], env)
+    assert result.returncode == 1
+    assert f"port {env['BTC_UI_PORT']} (Dagster UI, BTC_UI_PORT) is already in use" in (
+        result.stderr
+    )
+    assert not (tmp_path / "broker").exists()  # nothing was started
+
+
+def test_up_reports_a_kafka_port_taken_by_another_program(tmp_path) -> None:
+    env = platform_env(tmp_path)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        result = run_cli(["up", "--source", "synthetic"], cli_env(tmp_path, f"127.0.0.1:{port}"))
+        env["BTC_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{port}"
+        result = run_cli(["up", "--source", "synthetic"], env)
     assert result.returncode == 1
     assert f"nothing answers Kafka at 127.0.0.1:{port}" in result.stderr

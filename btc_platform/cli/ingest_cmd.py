@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -13,6 +13,7 @@ from btc_platform.broker.publisher import TradePublisher
 from btc_platform.ingest.runner import IngestResult, run_ingest
 from btc_platform.ingest.sources import Source, SourceOptions, open_stream
 from btc_platform.settings import PAIR_PATTERN, Settings
+from btc_platform.store.candle_import import parse_interval
 from btc_platform.trades import InvalidTrade, parse_ts
 
 
@@ -72,6 +73,15 @@ def parse_pairs(value: str | None, settings: Settings) -> list[str]:
     return pairs
 
 
+def history_start(history: str) -> datetime:
+    """The start of a synthetic history of that length, e.g. `24h` -> 24 hours ago."""
+    try:
+        seconds = parse_interval(history)
+    except ValueError:
+        raise click.BadParameter(f"{history!r} is not a duration like 90m or 24h") from None
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
+
+
 @click.command()
 @click.option(
     "--source",
@@ -96,6 +106,11 @@ def parse_pairs(value: str | None, settings: Settings) -> list[str]:
 @click.option("--seed", type=int, default=7, show_default=True, help="synthetic: random seed.")
 @click.option("--start", type=TimestampType(), help="synthetic: market start time (default: now).")
 @click.option("--limit", type=click.IntRange(min=1), help="synthetic: stop after N trades.")
+@click.option(
+    "--history",
+    help="synthetic: start this long ago (e.g. 24h) and catch up to now at full speed, "
+    "then go on in real time.",
+)
 @click.pass_obj
 def ingest(
     settings: Settings,
@@ -110,6 +125,7 @@ def ingest(
     seed: int,
     start: datetime | None,
     limit: int | None,
+    history: str | None,
 ) -> None:
     """Ingest trades into the `trades` topic; rejected input goes to `trades.dlq`.
 
@@ -122,6 +138,8 @@ def ingest(
     chosen = Source(source)
     pair_list = parse_pairs(pair if chosen is Source.CSV and pair else pairs, settings)
     default_speed = 1.0 if chosen is Source.SYNTHETIC else 0.0
+    if history is not None:
+        start = history_start(history)
     options = SourceOptions(
         source=chosen,
         pairs=pair_list,
@@ -133,6 +151,7 @@ def ingest(
         seed=seed,
         start=start,
         limit=limit,
+        catch_up=history is not None,
     )
     try:
         result = ingest_until_stopped(settings, options)

@@ -1,15 +1,38 @@
-"""`btc-platform up`: the platform on embedded defaults (for now: broker + ingest)."""
+"""`btc-platform up`: the whole platform on embedded defaults, stopped cleanly by Ctrl-C.
+
+Broker and ingest run in this process; Dagster (webserver + daemon: the drain sensor, the
+retrain sensor and schedule), the MLflow UI and the prediction service run as children,
+logged to $BTC_DATA_DIR/logs/.
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import click
 from kafka.errors import KafkaError
 
 from btc_platform.broker.embedded import BrokerError
 from btc_platform.cli.broker_cmd import embedded_broker, start_broker
-from btc_platform.cli.ingest_cmd import ingest_until_stopped
+from btc_platform.cli.ingest_cmd import history_start, ingest_until_stopped
 from btc_platform.ingest.sources import Source, SourceOptions
 from btc_platform.settings import Settings
+from btc_platform.stack.children import dagster_home, missing_root_files, platform_children
+from btc_platform.stack.ports import taken_ports
+from btc_platform.stack.status import StatusReporter
+
+
+def child_env(settings: Settings, bootstrap: str, root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        BTC_DATA_DIR=str(settings.data_dir.resolve()),
+        BTC_KAFKA_BOOTSTRAP=bootstrap,
+        BTC_DUCKDB_PATH=str(settings.offline_store.resolve()),
+        MLFLOW_TRACKING_URI=str(settings.mlflow_tracking_uri),
+        DAGSTER_HOME=str(dagster_home(settings, root)),
+    )
+    return env
 
 
 @click.command()
@@ -21,15 +44,22 @@ from btc_platform.settings import Settings
     help="kraken for live trades; synthetic for offline use.",
 )
 @click.option(
-    "--speed",
-    type=click.FloatRange(min=0),
-    default=1.0,
+    "--history",
+    default="48h",
     show_default=True,
-    help="synthetic: times real time.",
+    help="synthetic: a market history this long, replayed at once so that a first model "
+    "trains within minutes; then the market goes on in real time.",
 )
+@click.option("--status-every", type=float, default=30.0, show_default=True, hidden=True)
 @click.pass_obj
-def up(settings: Settings, source: str, speed: float) -> None:
-    """Start the broker and ingest trades until Ctrl-C; then stop what was started."""
+def up(settings: Settings, source: str, history: str, status_every: float) -> None:
+    """Start everything, print where it is, report its status; Ctrl-C stops it all."""
+    root = Path.cwd()
+    problems = [
+        f"{name} not found: run `up` from the repository root" for name in missing_root_files(root)
+    ] + taken_ports(settings)
+    if problems:
+        raise click.ClickException("; ".join(problems))
     try:
         bootstrap, started = start_broker(settings)
     except BrokerError as error:
@@ -39,14 +69,33 @@ def up(settings: Settings, source: str, speed: float) -> None:
             f"nothing answers Kafka at {settings.kafka_bootstrap} ({type(error).__name__}); "
             "is another program using that port? Set BTC_KAFKA_BOOTSTRAP to a free one"
         ) from None
-    click.echo(f"kafka   {bootstrap}   topics trades, trades.dlq, predictions")
-    click.echo(f"ingest  --source {source} for {', '.join(settings.pairs)}   (Ctrl-C stops)")
     settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+    children = platform_children(settings)
+    env, logs = child_env(settings, bootstrap, root), settings.data_dir / "logs"
+    reporter = StatusReporter(settings, children, click.echo, status_every)
     try:
+        for child in children:
+            child.start(env, root, logs)
+        click.echo(f"kafka      {bootstrap}   topics trades, trades.dlq, predictions")
+        click.echo(f"ingest     --source {source} for {', '.join(settings.pairs)}   (Ctrl-C stops)")
+        click.echo(f"starting   {', '.join(c.name for c in children)} (logs in {logs})")
+        reporter.start()
+        synthetic = source == Source.SYNTHETIC.value
         ingest_until_stopped(
-            settings, SourceOptions(source=Source(source), pairs=settings.pairs, speed=speed)
+            settings,
+            SourceOptions(
+                source=Source(source),
+                pairs=settings.pairs,
+                speed=1.0,
+                start=history_start(history) if synthetic else None,
+                catch_up=synthetic,
+            ),
         )
     finally:
+        reporter.stopped.set()
+        for child in reversed(children):
+            child.stop()
+            click.echo(f"{child.name} stopped")
         if started:
             embedded_broker(settings).stop()
             click.echo("broker stopped")

@@ -13,6 +13,7 @@ from btc_platform.defs.checks import asset_checks
 from btc_platform.defs.jobs import drain_job, retrain_job
 from btc_platform.defs.model_checks import champion_freshness
 from btc_platform.defs.resources import KafkaResource, MlflowResource, OfflineStoreResource
+from btc_platform.defs.retrain_sensor import retrain_sensor
 from btc_platform.defs.sensors import drain_sensor
 from btc_platform.settings import Settings, load_settings
 
@@ -27,7 +28,7 @@ def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.De
         ],
         asset_checks=[*asset_checks, champion_freshness],
         jobs=[drain_job, retrain_job],
-        sensors=[drain_sensor(settings.drain_sensor_seconds)],
+        sensors=[drain_sensor(settings.drain_sensor_seconds), retrain_sensor],
         schedules=[
             dg.ScheduleDefinition(
                 name="retrain_schedule",

@@ -37,6 +37,7 @@ class SourceOptions:
     seed: int = 7
     start: datetime | None = None
     limit: int | None = None
+    catch_up: bool = False
 
 
 def resume_file(settings: Settings) -> Path:
@@ -53,7 +54,12 @@ async def open_stream(settings: Settings, options: SourceOptions) -> TradeStream
         return replay_csv(options.file, options.pairs[0], options.speed)
     if options.source is Source.SYNTHETIC:
         return synthetic_trades(
-            options.pairs, options.seed, options.start, options.speed, options.limit
+            options.pairs,
+            options.seed,
+            options.start,
+            options.speed,
+            options.limit,
+            catch_up=options.catch_up,
         )
     rest = KrakenRest(settings.kraken_rest_url)
     if options.source is Source.REST:

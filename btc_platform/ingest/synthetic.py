@@ -14,6 +14,7 @@ The same seed and start give the same trades.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import math
 from collections.abc import AsyncIterator, Iterator
@@ -90,16 +91,22 @@ async def synthetic_trades(
     start: datetime | None = None,
     speed: float = 1.0,
     limit: int | None = None,
+    catch_up: bool = False,
 ) -> AsyncIterator[Trade]:
-    """Every pair's market merged in time order, paced at `speed` times real time."""
+    """Every pair's market merged in time order, paced at `speed` times real time; with
+    `catch_up`, the trades before now go out as fast as possible, the rest in real time
+    (a history to train on at once, then a live market)."""
     begin = start or datetime.now(UTC).replace(microsecond=0)
     streams = [
         market_trades(pair, seed + index, begin, MarketModel(start_price=60_000.0 / 20**index))
         for index, pair in enumerate(pairs)
     ]
-    pacer = Pacer(speed)
+    pacer = Pacer(0.0 if catch_up else speed)
     for count, trade in enumerate(heapq.merge(*streams, key=lambda t: t.ts), start=1):
-        if pacer.due():
+        ahead = (trade.ts - datetime.now(UTC)).total_seconds() if catch_up else 0.0
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+        elif pacer.due():
             await pacer.wait_until(trade.ts)
         yield trade
         if limit is not None and count >= limit:

@@ -1,0 +1,1 @@
+"""`btc-platform up`: the platform's processes, started, watched and stopped together."""

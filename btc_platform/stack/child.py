@@ -1,0 +1,64 @@
+"""One long-running child process of `up`: started in its own session (Ctrl-C in the
+terminal reaches only `up`, which stops the children in order), logged to a file, checked
+over HTTP, and stopped with its whole process tree."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+
+@dataclass
+class Child:
+    name: str
+    purpose: str
+    url: str
+    health_path: str
+    command: list[str]
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str], cwd: Path, log_dir: Path) -> Path:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = log_dir / f"{self.name}.log"
+        with log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return log_file
+
+    def exited(self) -> int | None:
+        return self.process.poll() if self.process else None
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(self.url + self.health_path, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, timeout: float = 60) -> None:
+        """SIGINT (each of these shuts down cleanly on it), then kill whatever is left."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            tree = [psutil.Process(self.process.pid)]
+            tree += tree[0].children(recursive=True)
+        except psutil.NoSuchProcess:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        _, alive = psutil.wait_procs(tree, timeout=15)
+        for process in alive:
+            process.kill()

@@ -1,0 +1,53 @@
+"""The retrain sensor: a first model once history is enough, a new one when the champion
+is too old, the reason on every request, nothing while a retrain is in flight."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from btc_platform.defs.resources import MlflowResource
+from btc_platform.defs.retrain_sensor import FIRST_MODEL_CANDLES, retrain_sensor
+from btc_platform.tracking.registry import Registry
+from btc_platform_tests.test_champion_watcher import registered
+
+
+def evaluate(instance: dg.DagsterInstance, settings, max_age_hours: float = 48):
+    store = MlflowResource(
+        tracking_uri=str(settings.mlflow_tracking_uri),
+        local_artifacts=str(settings.mlflow_artifacts),
+        model_name=settings.model_name,
+        champion_max_age_hours=max_age_hours,
+    )
+    context = dg.build_sensor_context(instance=instance, resources={"mlflow_store": store})
+    return retrain_sensor(context)
+
+
+def drained(instance: dg.DagsterInstance, candles: int) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("candles_1m", metadata={"candles_total": candles})
+    )
+
+
+def test_a_first_model_waits_for_history_then_is_requested_with_its_reason(model_settings):
+    instance = dg.DagsterInstance.ephemeral()
+    waiting = evaluate(instance, model_settings)
+    assert waiting.skip_reason.skip_message == (
+        f"no champion; waiting for {FIRST_MODEL_CANDLES} candles (have 0)"
+    )
+    drained(instance, FIRST_MODEL_CANDLES + 100)
+    [request] = evaluate(instance, model_settings).run_requests
+    assert request.run_key == f"first-model-{(FIRST_MODEL_CANDLES + 100) // 240}"
+    assert request.tags["retrain_reason"] == (
+        f"no champion yet and {FIRST_MODEL_CANDLES + 100} candles to train on"
+    )
+
+
+def test_an_old_champion_is_replaced_and_a_fresh_one_is_left_alone(model_settings):
+    instance = dg.DagsterInstance.ephemeral()
+    version = registered(model_settings, seed=1)
+    Registry(model_settings.model_name).promote(version)
+    fresh = evaluate(instance, model_settings)
+    assert fresh.skip_reason.skip_message.startswith(f"champion v{version} is 0.0 h old")
+    [request] = evaluate(instance, model_settings, max_age_hours=1e-9).run_requests
+    assert request.run_key == f"age-{version}"
+    assert request.tags["retrain_reason"].startswith(f"champion v{version} is 0.0 h old (limit")
