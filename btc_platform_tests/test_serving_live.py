@@ -14,7 +14,9 @@ import pytest
 
 from btc_platform.drain import drain
 from btc_platform.features.indicators import FEATURES, compute_features
+from btc_platform.serving.live_candles import PairCandles
 from btc_platform.serving.runtime import LiveRuntime, Unavailable
+from btc_platform.serving.trade_follower import decode
 from btc_platform.settings import load_settings
 from btc_platform.store.feature_store import read_features, refresh_features
 from btc_platform.store.offline_store import open_store
@@ -191,3 +193,13 @@ def test_warm_up_waits_for_a_writer_to_release_the_store(settings, topics, trade
     finally:
         writer.kill()
         runtime.stop()
+
+
+def test_a_trade_sent_twice_in_one_batch_counts_once():
+    trades = market(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, 0, 10, tzinfo=UTC))
+    frame, _ = decode([t.to_json() for t in trades])
+    once, twice = PairCandles(PAIR, 60, 100), PairCandles(PAIR, 60, 100)
+    once.add(frame)
+    twice.add(pd.concat([frame, frame.iloc[: len(frame) // 2]], ignore_index=True))
+    pd.testing.assert_frame_equal(once.candles(), twice.candles())
+    assert len(once.final) >= 8

@@ -56,6 +56,7 @@ class PairCandles:
         fresh = trades if start is None else trades[trades["ts"] >= start]
         self.ignored_late += len(trades) - len(fresh)
         fresh = fresh[~fresh["trade_id"].isin(self.trades["trade_id"])]
+        fresh = fresh.drop_duplicates("trade_id")  # a re-sent message within one poll
         if fresh.empty:
             return 0
         self.trades = pd.concat([self.trades, fresh[TRADE_COLUMNS]], ignore_index=True)

@@ -49,6 +49,12 @@ class TradeFollower:
         self.invalid = 0
         self.stopped = threading.Event()
 
+    def _hand_on(self, trades: pd.DataFrame) -> None:
+        try:
+            self.on_trades(trades)
+        except Exception:  # one bad batch must not stop the live state for good
+            log.exception("live update failed; following on", trades=len(trades))
+
     def follow(self, offsets: dict[int, int]) -> None:
         """Consume from `offsets` until stopped; reconnects when Kafka goes away."""
         while not self.stopped.is_set():
@@ -74,7 +80,7 @@ class TradeFollower:
                 trades, invalid = decode([r.value for r in records])
                 self.invalid += invalid
                 if not trades.empty:
-                    self.on_trades(trades)
+                    self._hand_on(trades)
                 for record in records:  # resume here after a reconnect
                     offsets[record.partition] = record.offset + 1
         finally:
