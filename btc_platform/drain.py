@@ -9,10 +9,13 @@ that lag shows up in Kafka tooling. A crash anywhere resumes from DuckDB's offse
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+import duckdb
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
@@ -24,6 +27,9 @@ from btc_platform.store.offline_store import BatchResult, open_store, stored_off
 log = get_logger(__name__)
 
 GROUP_ID = "btc-platform-drain"
+BatchWriter = Callable[
+    [duckdb.DuckDBPyConnection, list[bytes], dict[tuple[str, int], int]], BatchResult
+]
 
 
 @dataclass
@@ -52,8 +58,14 @@ def drain(
     batch_size: int = 50_000,
     max_messages: int | None = None,
     idle_ms: int = 500,
+    write: BatchWriter | None = None,
 ) -> DrainResult:
-    """Drain until a poll brings nothing for `idle_ms` (caught up) or `max_messages`."""
+    """Drain until a poll brings nothing for `idle_ms` (caught up) or `max_messages`.
+
+    `write` stores one batch and its offsets in one transaction; by default the trades
+    writer (trades + candles at `interval_seconds`).
+    """
+    write = write or partial(write_batch, interval_seconds=interval_seconds)
     result = DrainResult()
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -93,9 +105,7 @@ def drain(
                 polled += len(records)
                 payloads = [record.value for record in records]
                 offsets = _next_offsets(topic, records)
-                written = writer.submit(
-                    write_batch, connection, payloads, offsets, interval_seconds
-                )
+                written = writer.submit(write, connection, payloads, offsets)
                 in_flight = (written, records, offsets)
             if in_flight is not None:
                 finish(*in_flight)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     champion_max_age_hours: float = Field(default=48, gt=0)
     champion_poll_seconds: float = Field(default=10, gt=0)
     max_feature_age_seconds: float = Field(default=300, gt=0)
+    live_window: int = Field(default=60, ge=1)
+    live_skill_floor: float = Field(default=-0.05, le=1)
+    live_coverage_tolerance: float = Field(default=0.15, gt=0, lt=1)
     mlflow_tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI")
     )

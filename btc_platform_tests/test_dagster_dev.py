@@ -54,6 +54,8 @@ LINEAGE = {
     "training_set": {"features"},
     "price_model": {"training_set"},
     "champion": {"training_set", "price_model"},
+    "predictions": set(),
+    "live_accuracy": {"predictions", "candles_1m"},
 }
 # A retrain launched from the UI with a custom (small) search budget.
 RETRAIN_CONFIG = {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
+import orjson
 import pytest
+from kafka import KafkaProducer
 
 from btc_platform.broker.publisher import TradePublisher
 from btc_platform.broker.topics import Topics
@@ -32,8 +34,8 @@ def publish_synthetic(bootstrap: str, topic: str, tmp_path, count: int, start: d
     assert publisher.close() == 0
 
 
-def drain_definitions(settings, topic: str) -> dg.Definitions:
-    return build_definitions(settings, Topics(trades=topic))
+def drain_definitions(settings, topic: str, predictions: str = "predictions") -> dg.Definitions:
+    return build_definitions(settings, Topics(trades=topic, predictions=predictions))
 
 
 def test_the_drain_job_materializes_trades_and_every_candle_asset(settings, topics, tmp_path):
@@ -102,3 +104,37 @@ def test_drain_sensor_requests_one_run_per_new_position_and_none_in_flight(
         settings.kafka_bootstrap, topics.trades, tmp_path, 10, datetime(2026, 2, 2, tzinfo=UTC)
     )
     assert evaluate().skip_reason.skip_message == "drain run in-flight-run is in flight"
+
+
+def test_the_drain_job_turns_served_predictions_into_live_accuracy(settings, topics, tmp_path):
+    start = datetime(2026, 2, 1, tzinfo=UTC)
+    publish_synthetic(settings.kafka_bootstrap, topics.trades, tmp_path, 3_000, start)
+    # A prediction at each of the first ten candle closes: p50 = 0, a band of +-1 bp,
+    # from a made-up price (so the outcome is far outside the band).
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    for minute in range(1, 11):
+        answer = {
+            "id": f"p{minute}",
+            "pair": "BTC/USD",
+            "horizon_minutes": 5,
+            "model_version": "7",
+            "as_of": (start + timedelta(minutes=minute)).isoformat(),
+            "current_price": 1.0,
+            "predicted_return": 0.0,
+            "band_low": 0.9999,
+            "band_high": 1.0001,
+        }
+        producer.send(topics.predictions, orjson.dumps(answer))
+    producer.flush()
+    producer.close()
+    defs = drain_definitions(settings, topics.trades, topics.predictions)
+    result = defs.resolve_job_def("drain").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    [drained] = result.asset_materializations_for_node("predictions")
+    assert drained.metadata["rows_added"].value == 10
+    [accuracy] = result.asset_materializations_for_node("live_accuracy")
+    assert accuracy.metadata["by_version"].value == {
+        "7": {"predictions": 10, "mae_skill": 0.0, "band_coverage": 0.0}
+    }

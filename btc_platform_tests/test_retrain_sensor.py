@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from btc_platform.defs.resources import MlflowResource
-from btc_platform.defs.retrain_sensor import FIRST_MODEL_CANDLES, retrain_sensor
+from btc_platform.defs.retrain_sensor import FIRST_MODEL_CANDLES, LiveTriggers, retrain_sensor
 from btc_platform.tracking.registry import Registry
 from btc_platform_tests.test_champion_watcher import registered
 
@@ -19,7 +19,7 @@ def evaluate(instance: dg.DagsterInstance, settings, max_age_hours: float = 48):
         champion_max_age_hours=max_age_hours,
     )
     context = dg.build_sensor_context(instance=instance, resources={"mlflow_store": store})
-    return retrain_sensor(context)
+    return retrain_sensor(LiveTriggers(skill_floor=-0.05, coverage_tolerance=0.15))(context)
 
 
 def drained(instance: dg.DagsterInstance, candles: int) -> None:
@@ -47,7 +47,32 @@ def test_an_old_champion_is_replaced_and_a_fresh_one_is_left_alone(model_setting
     version = registered(model_settings, seed=1)
     Registry(model_settings.model_name).promote(version)
     fresh = evaluate(instance, model_settings)
-    assert fresh.skip_reason.skip_message.startswith(f"champion v{version} is 0.0 h old")
+    assert fresh.skip_reason.skip_message == f"champion v{version} is 0.0 h old and holds up live"
     [request] = evaluate(instance, model_settings, max_age_hours=1e-9).run_requests
     assert request.run_key == f"age-{version}"
     assert request.tags["retrain_reason"].startswith(f"champion v{version} is 0.0 h old (limit")
+
+
+def live_record(instance: dg.DagsterInstance, version: str, **numbers: float) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            "live_accuracy", metadata={"by_version": dg.MetadataValue.json({version: numbers})}
+        )
+    )
+
+
+def test_a_champion_failing_live_is_retrained_with_the_numbers_as_reason(model_settings):
+    instance = dg.DagsterInstance.ephemeral()
+    version = registered(model_settings, seed=1)
+    Registry(model_settings.model_name).promote(version)
+    live_record(instance, version, predictions=20, mae_skill=-0.5, band_coverage=0.2)
+    assert not evaluate(instance, model_settings).run_requests  # too few outcomes to judge
+    live_record(instance, version, predictions=60, mae_skill=0.01, band_coverage=0.78)
+    assert not evaluate(instance, model_settings).run_requests  # holds up
+    live_record(instance, version, predictions=60, mae_skill=-0.2, band_coverage=0.5)
+    [request] = evaluate(instance, model_settings).run_requests
+    assert request.run_key == f"live-{version}-60"
+    assert request.tags["retrain_reason"] == (
+        f"champion v{version} over its last 60 outcomes: live MAE skill -0.200 is below the "
+        "floor -0.050; live band coverage 0.50 is outside 0.80 +- 0.15"
+    )

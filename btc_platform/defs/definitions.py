@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from btc_platform.broker.topics import Topics
+from btc_platform.defs.assets_accuracy import live_accuracy_asset, predictions
 from btc_platform.defs.assets_coarse import coarse_candle_assets
 from btc_platform.defs.assets_drain import drained_market_data
 from btc_platform.defs.assets_features import features
@@ -13,7 +14,7 @@ from btc_platform.defs.checks import asset_checks
 from btc_platform.defs.jobs import drain_job, retrain_job
 from btc_platform.defs.model_checks import champion_freshness
 from btc_platform.defs.resources import KafkaResource, MlflowResource, OfflineStoreResource
-from btc_platform.defs.retrain_sensor import retrain_sensor
+from btc_platform.defs.retrain_sensor import LiveTriggers, retrain_sensor
 from btc_platform.defs.sensors import drain_sensor
 from btc_platform.settings import Settings, load_settings
 
@@ -25,10 +26,21 @@ def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.De
             *coarse_candle_assets,
             features,
             *training_assets(settings.pairs[0], settings.training_trials, settings.horizon_minutes),
+            predictions,
+            live_accuracy_asset(settings.live_window),
         ],
         asset_checks=[*asset_checks, champion_freshness],
         jobs=[drain_job, retrain_job],
-        sensors=[drain_sensor(settings.drain_sensor_seconds), retrain_sensor],
+        sensors=[
+            drain_sensor(settings.drain_sensor_seconds),
+            retrain_sensor(
+                LiveTriggers(
+                    skill_floor=settings.live_skill_floor,
+                    coverage_tolerance=settings.live_coverage_tolerance,
+                    min_predictions=min(30, settings.live_window),
+                )
+            ),
+        ],
         schedules=[
             dg.ScheduleDefinition(
                 name="retrain_schedule",
@@ -40,7 +52,9 @@ def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.De
         ],
         resources={
             "kafka": KafkaResource(
-                bootstrap=settings.kafka_bootstrap, trades_topic=(topics or Topics()).trades
+                bootstrap=settings.kafka_bootstrap,
+                trades_topic=(topics or Topics()).trades,
+                predictions_topic=(topics or Topics()).predictions,
             ),
             "offline_store": OfflineStoreResource(
                 path=str(settings.offline_store.resolve()),

@@ -10,8 +10,11 @@ DRAIN_JOB = "drain"
 
 drain_job = dg.define_asset_job(
     DRAIN_JOB,
-    selection=dg.AssetSelection.assets("trades", "candles_1m", *COARSE_INTERVALS),
-    description="Drain Kafka `trades` into DuckDB until caught up; refresh the candles.",
+    selection=dg.AssetSelection.assets(
+        "trades", "candles_1m", *COARSE_INTERVALS, "predictions", "live_accuracy"
+    ),
+    description="Drain Kafka `trades` and `predictions` into DuckDB until caught up; refresh "
+    "the candles and the live accuracy of the served predictions.",
     # Every step uses the one DuckDB file: running them in one process, one after the other,
     # avoids cross-process file locks and a process start per step.
     executor_def=dg.in_process_executor,

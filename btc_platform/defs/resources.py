@@ -12,6 +12,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from btc_platform.drain import GROUP_ID, DrainResult, drain
 from btc_platform.store.offline_store import open_store
+from btc_platform.store.prediction_store import write_predictions
 from btc_platform.tracking.mlflow_setup import ModelStore
 
 # One step at a time on the DuckDB file: every asset that writes it and every check that
@@ -22,6 +23,7 @@ DUCKDB_POOL = "duckdb"
 class KafkaResource(dg.ConfigurableResource):
     bootstrap: str
     trades_topic: str = "trades"
+    predictions_topic: str = "predictions"
 
     def positions(self) -> dict[int, tuple[int, int]]:
         """Per partition, (the drain's committed offset, the topic's end offset).
@@ -66,6 +68,16 @@ class OfflineStoreResource(dg.ConfigurableResource):
             self.candle_seconds,
             batch_size=batch_size,
             max_messages=max_messages,
+        )
+
+    def drain_predictions(self, kafka: KafkaResource) -> DrainResult:
+        """The service's answers from Kafka `predictions` into the `predictions` table."""
+        return drain(
+            kafka.bootstrap,
+            Path(self.path),
+            kafka.predictions_topic,
+            self.candle_seconds,
+            write=write_predictions,
         )
 
 

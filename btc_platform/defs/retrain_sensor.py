@@ -1,8 +1,10 @@
-"""The retrain sensor: a first model as soon as there is history enough, and a new one when
-the champion grows too old. It only looks (Dagster's event log, the MLflow registry);
+"""The retrain sensor: a first model as soon as there is history enough; a new one when the
+champion's live skill falls below its floor, its live band coverage drifts out of
+tolerance, or it grows too old. It only looks (Dagster's event log, the MLflow registry);
 each run it requests carries the reason in its `retrain_reason` tag."""
 
 import time
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -10,22 +12,47 @@ from btc_platform.defs.jobs import RETRAIN_JOB, retrain_job
 from btc_platform.defs.resources import MlflowResource
 from btc_platform.defs.sensors import IN_FLIGHT
 from btc_platform.features.indicators import FEATURES
+from btc_platform.training.live_accuracy import NOMINAL_COVERAGE
 
 # A first model needs the features' warm-up plus rows to tune, purge and hold out.
 FIRST_MODEL_CANDLES = FEATURES.warmup_candles + 1_600
 MS_PER_HOUR = 3_600_000
 
 
-def candles_drained(instance: dg.DagsterInstance) -> int:
-    event = instance.get_latest_materialization_event(dg.AssetKey("candles_1m"))
+@dataclass(frozen=True, slots=True)
+class LiveTriggers:
+    skill_floor: float = -0.05
+    coverage_tolerance: float = 0.15
+    min_predictions: int = 30
+
+
+def latest_metadata(instance: dg.DagsterInstance, asset: str, key: str) -> object:
+    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
     if event is None or event.asset_materialization is None:
-        return 0
-    total = event.asset_materialization.metadata.get("candles_total")
-    return int(total.value) if total is not None else 0
+        return None
+    value = event.asset_materialization.metadata.get(key)
+    return value.value if value is not None else None
+
+
+def live_problem(live: dict, coverage_tolerance: float, skill_floor: float) -> str | None:
+    """Why the champion's live record calls for a retrain, or None."""
+    problems = []
+    if live["mae_skill"] < skill_floor:
+        problems.append(
+            f"live MAE skill {live['mae_skill']:+.3f} is below the floor {skill_floor:+.3f}"
+        )
+    if abs(live["band_coverage"] - NOMINAL_COVERAGE) > coverage_tolerance:
+        problems.append(
+            f"live band coverage {live['band_coverage']:.2f} is outside "
+            f"{NOMINAL_COVERAGE:.2f} +- {coverage_tolerance:.2f}"
+        )
+    return "; ".join(problems) or None
 
 
 def why_retrain(
-    context: dg.SensorEvaluationContext, mlflow_store: MlflowResource
+    context: dg.SensorEvaluationContext,
+    mlflow_store: MlflowResource,
+    triggers: LiveTriggers,
 ) -> dg.SensorResult:
     if context.instance.get_runs(
         filters=dg.RunsFilter(job_name=RETRAIN_JOB, statuses=IN_FLIGHT), limit=1
@@ -37,7 +64,7 @@ def why_retrain(
     mlflow_store.model_store().activate()
     champion = Registry(mlflow_store.model_name).champion()
     if champion is None:
-        candles = candles_drained(context.instance)
+        candles = int(latest_metadata(context.instance, "candles_1m", "candles_total") or 0)
         if candles < FIRST_MODEL_CANDLES:
             return dg.SensorResult(
                 skip_reason=f"no champion; waiting for {FIRST_MODEL_CANDLES} candles "
@@ -46,25 +73,47 @@ def why_retrain(
         reason = f"no champion yet and {candles} candles to train on"
         key = f"first-model-{candles // 240}"  # a failed attempt is retried on more data
     else:
-        age = (time.time() * 1000 - champion.creation_timestamp) / MS_PER_HOUR
-        if age <= mlflow_store.champion_max_age_hours:
-            return dg.SensorResult(skip_reason=f"champion v{champion.version} is {age:.1f} h old")
-        reason = (
-            f"champion v{champion.version} is {age:.1f} h old "
-            f"(limit {mlflow_store.champion_max_age_hours} h)"
+        version = str(champion.version)
+        by_version = latest_metadata(context.instance, "live_accuracy", "by_version") or {}
+        live = by_version.get(version) if isinstance(by_version, dict) else None
+        problem = (
+            live_problem(live, triggers.coverage_tolerance, triggers.skill_floor)
+            if live and live["predictions"] >= triggers.min_predictions
+            else None
         )
-        key = f"age-{champion.version}"
+        age = (time.time() * 1000 - champion.creation_timestamp) / MS_PER_HOUR
+        if problem:
+            reason = f"champion v{version} over its last {live['predictions']} outcomes: {problem}"
+            key = f"live-{version}-{live['predictions']}"
+        elif age > mlflow_store.champion_max_age_hours:
+            reason = (
+                f"champion v{version} is {age:.1f} h old "
+                f"(limit {mlflow_store.champion_max_age_hours} h)"
+            )
+            key = f"age-{version}"
+        else:
+            return dg.SensorResult(
+                skip_reason=f"champion v{version} is {age:.1f} h old and holds up live"
+            )
     context.log.info(f"requesting a retrain: {reason}")
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=key, tags={"retrain_reason": reason})]
     )
 
 
-retrain_sensor = dg.sensor(
-    name="retrain_sensor",
-    job=retrain_job,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a retrain when there is no champion yet (and history enough) or "
-    "the champion is older than BTC_CHAMPION_MAX_AGE_HOURS.",
-)(why_retrain)
+def retrain_sensor(triggers: LiveTriggers) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="retrain_sensor",
+        job=retrain_job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests a retrain when there is no champion yet (and history enough), "
+        "when the champion's live skill or band coverage fails (BTC_LIVE_*), or when it is "
+        "older than BTC_CHAMPION_MAX_AGE_HOURS.",
+    )
+    def _sensor(
+        context: dg.SensorEvaluationContext, mlflow_store: MlflowResource
+    ) -> dg.SensorResult:
+        return why_retrain(context, mlflow_store, triggers)
+
+    return _sensor

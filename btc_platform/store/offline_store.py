@@ -70,16 +70,23 @@ def write_batch(
         written = sum(
             _refresh_candles(connection, pair, first, interval_seconds) for pair, first in firsts
         )
-        for (topic, partition), next_offset in offsets.items():
-            connection.execute(
-                "INSERT OR REPLACE INTO kafka_offsets VALUES (?, ?, ?)",
-                [topic, partition, next_offset],
-            )
+        store_offsets(connection, offsets)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     return BatchResult(len(payloads) - len(rejected), added, written, rejected)
+
+
+def store_offsets(
+    connection: duckdb.DuckDBPyConnection, offsets: dict[tuple[str, int], int]
+) -> None:
+    """Where the next drain of each (topic, partition) starts; inside the batch's transaction."""
+    for (topic, partition), next_offset in offsets.items():
+        connection.execute(
+            "INSERT OR REPLACE INTO kafka_offsets VALUES (?, ?, ?)",
+            [topic, partition, next_offset],
+        )
 
 
 def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:

@@ -30,6 +30,17 @@ CREATE TABLE IF NOT EXISTS candles (
     final BOOLEAN NOT NULL,  -- the watermark passed the window's end plus grace
     PRIMARY KEY (pair, interval_seconds, window_start)
 );
+CREATE TABLE IF NOT EXISTS predictions (
+    id VARCHAR PRIMARY KEY,
+    pair VARCHAR NOT NULL,
+    as_of TIMESTAMP NOT NULL,  -- close time of the last candle the prediction used
+    horizon_minutes INTEGER NOT NULL,
+    model_version VARCHAR NOT NULL,
+    current_price DOUBLE NOT NULL,
+    predicted_return DOUBLE NOT NULL,
+    band_low DOUBLE NOT NULL,
+    band_high DOUBLE NOT NULL
+);
 CREATE TABLE IF NOT EXISTS kafka_offsets (
     topic VARCHAR NOT NULL,
     partition INTEGER NOT NULL,

@@ -1,0 +1,72 @@
+"""`predictions` (the service's answers, drained from Kafka) -> `live_accuracy` (how they
+turned out, per model version, over the last BTC_LIVE_WINDOW outcomes)."""
+
+import dagster as dg
+
+from btc_platform.defs.metadata import markdown_table
+from btc_platform.defs.resources import DUCKDB_POOL, KafkaResource, OfflineStoreResource
+from btc_platform.store.offline_store import scalar
+from btc_platform.training.live_accuracy import live_metrics, outcomes
+
+GROUP = "monitoring"
+
+
+@dg.asset(
+    description="Every answered prediction, drained from Kafka `predictions`, keyed by id.",
+    kinds={"kafka", "duckdb"},
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+)
+def predictions(kafka: KafkaResource, offline_store: OfflineStoreResource) -> dg.MaterializeResult:
+    result = offline_store.drain_predictions(kafka)
+    with offline_store.connect() as connection:
+        total = scalar(connection, "SELECT count(*) FROM predictions")
+    return dg.MaterializeResult(
+        metadata={
+            "messages_drained": result.messages,
+            "rows_added": result.trades_added,
+            "invalid_messages": result.invalid,
+            "rows_total": int(total or 0),
+        }
+    )
+
+
+def live_accuracy_asset(window: int) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="live_accuracy",
+        deps=["predictions", "candles_1m"],
+        description=f"Live error, skill against zero return and p10-p90 coverage per model "
+        f"version over its last {window} outcomes (a prediction's horizon must have passed).",
+        kinds={"duckdb", "pandas"},
+        group_name=GROUP,
+        pool=DUCKDB_POOL,
+    )
+    def _asset(offline_store: OfflineStoreResource) -> dg.MaterializeResult:
+        with offline_store.connect() as connection:
+            answered = connection.execute("SELECT * FROM predictions").df()
+            closes = connection.execute(
+                "SELECT pair, window_start, close FROM candles"
+                " WHERE interval_seconds = ? AND final",
+                [offline_store.candle_seconds],
+            ).df()
+            metrics = live_metrics(outcomes(answered, closes, offline_store.candle_seconds), window)
+            connection.register("metrics", metrics)
+            connection.execute("CREATE OR REPLACE TABLE live_accuracy AS SELECT * FROM metrics")
+            connection.unregister("metrics")
+        by_version = {
+            row.model_version: {
+                "predictions": int(row.predictions),
+                "mae_skill": round(float(row.mae_skill), 6),
+                "band_coverage": round(float(row.band_coverage), 6),
+            }
+            for row in metrics.itertuples()
+        }
+        return dg.MaterializeResult(
+            metadata={
+                "window": window,
+                "by_version": dg.MetadataValue.json(by_version),
+                "table": markdown_table(metrics.round(4)),
+            }
+        )
+
+    return _asset

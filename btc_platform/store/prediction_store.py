@@ -1,0 +1,68 @@
+"""Writes drained `predictions` messages (the service's answers) into DuckDB, keyed by id,
+with the consumed offsets in the same transaction (the drain's exactly-once effect)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import orjson
+
+from btc_platform.store.offline_store import BatchResult, scalar, store_offsets
+
+COLUMNS = [
+    "id",
+    "pair",
+    "as_of",
+    "horizon_minutes",
+    "model_version",
+    "current_price",
+    "predicted_return",
+    "band_low",
+    "band_high",
+]
+
+
+def _row(payload: bytes) -> tuple:
+    record = orjson.loads(payload)
+    as_of = datetime.fromisoformat(record["as_of"]).astimezone(UTC).replace(tzinfo=None)
+    return (
+        str(record["id"]),
+        str(record["pair"]),
+        as_of,
+        int(record["horizon_minutes"]),
+        str(record["model_version"]),
+        float(record["current_price"]),
+        float(record["predicted_return"]),
+        float(record["band_low"]),
+        float(record["band_high"]),
+    )
+
+
+def write_predictions(
+    connection: duckdb.DuckDBPyConnection,
+    payloads: list[bytes],
+    offsets: dict[tuple[str, int], int],
+) -> BatchResult:
+    rows, rejected = [], []
+    for index, payload in enumerate(payloads):
+        try:
+            rows.append(_row(payload))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            rejected.append((index, f"not a prediction: {type(error).__name__}: {error}"))
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        before = scalar(connection, "SELECT count(*) FROM predictions")
+        if rows:
+            connection.executemany(
+                f"INSERT INTO predictions VALUES ({', '.join('?' * len(COLUMNS))})"
+                " ON CONFLICT DO NOTHING",
+                rows,
+            )
+        added = scalar(connection, "SELECT count(*) FROM predictions") - before
+        store_offsets(connection, offsets)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return BatchResult(len(rows), int(added), 0, rejected)
