@@ -77,6 +77,7 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
         answer = wait_for(lambda: prediction(env["BTC_API_PORT"]), 420, "a prediction", process)
         retrains = [r for r in runs(env["BTC_UI_PORT"]) if r["jobName"] == "retrain"]
         children = psutil.Process(process.pid).children(recursive=True)
+        time.sleep(15)  # a status line (every 10 s) after the champion arrived
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=180)
