@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psutil
 import pytest
@@ -141,3 +141,28 @@ def test_usage_errors_name_the_flag(tmp_path) -> None:
     assert bad_pair.returncode == 2 and "BTCUSD is not a pair like BTC/USD" in bad_pair.stderr
     no_file = run_cli(["ingest", "--source", "csv", "--file", str(tmp_path / "x.csv")], env)
     assert no_file.returncode == 2 and "x.csv: no such file" in no_file.stderr
+
+
+def test_a_backfill_hands_over_to_the_live_stream_without_gap_or_repeat(
+    own_broker, tmp_path
+) -> None:
+    ledger = make_ledger(400, datetime.now(UTC) - timedelta(minutes=30), seed=4)
+    with FakeKraken({"BTC/USD": ledger}, Script(interval=0.005)) as fake:
+        fake.happened["BTC/USD"] = 300  # history that happened before ingest started
+        env = cli_env(
+            tmp_path,
+            own_broker.bootstrap,
+            BTC_KRAKEN_WS_URL=fake.ws_url,
+            BTC_KRAKEN_REST_URL=fake.rest_url,
+        )
+        process = start_cli(["ingest", "--source", "kraken", "--backfill", "1h"], env)
+        try:
+            trades = topic_trades(own_broker.bootstrap, "trades", expect=400)
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert [t.trade_id for t in trades] == [t.trade_id for t in ledger]  # in order, once each
+    sources = [t.source for t in trades]
+    assert set(sources[:300]) == {"kraken-rest"} and set(sources[300:]) == {"kraken-ws"}
+    assert "ingested 400 trades" in out

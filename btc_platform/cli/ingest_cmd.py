@@ -73,12 +73,12 @@ def parse_pairs(value: str | None, settings: Settings) -> list[str]:
     return pairs
 
 
-def history_start(history: str) -> datetime:
-    """The start of a synthetic history of that length, e.g. `24h` -> 24 hours ago."""
+def ago(duration: str) -> datetime:
+    """That long before now, e.g. `24h` -> 24 hours ago."""
     try:
-        seconds = parse_interval(history)
+        seconds = parse_interval(duration)
     except ValueError:
-        raise click.BadParameter(f"{history!r} is not a duration like 90m or 24h") from None
+        raise click.BadParameter(f"{duration!r} is not a duration like 90m or 24h") from None
     return datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
 
 
@@ -107,6 +107,11 @@ def history_start(history: str) -> datetime:
 @click.option("--start", type=TimestampType(), help="synthetic: market start time (default: now).")
 @click.option("--limit", type=click.IntRange(min=1), help="synthetic: stop after N trades.")
 @click.option(
+    "--backfill",
+    help="kraken: first fetch this much history over REST (e.g. 48h), then go live "
+    "without a gap or a repeat at the handover.",
+)
+@click.option(
     "--history",
     help="synthetic: start this long ago (e.g. 24h) and catch up to now at full speed, "
     "then go on in real time.",
@@ -125,6 +130,7 @@ def ingest(
     seed: int,
     start: datetime | None,
     limit: int | None,
+    backfill: str | None,
     history: str | None,
 ) -> None:
     """Ingest trades into the `trades` topic; rejected input goes to `trades.dlq`.
@@ -139,7 +145,7 @@ def ingest(
     pair_list = parse_pairs(pair if chosen is Source.CSV and pair else pairs, settings)
     default_speed = 1.0 if chosen is Source.SYNTHETIC else 0.0
     if history is not None:
-        start = history_start(history)
+        start = ago(history)
     options = SourceOptions(
         source=chosen,
         pairs=pair_list,
@@ -152,6 +158,7 @@ def ingest(
         start=start,
         limit=limit,
         catch_up=history is not None,
+        backfill_since=ago(backfill) if backfill else None,
     )
     try:
         result = ingest_until_stopped(settings, options)

@@ -15,12 +15,14 @@ from kafka.errors import KafkaError
 
 from btc_platform.broker.embedded import BrokerError
 from btc_platform.cli.broker_cmd import embedded_broker, start_broker
-from btc_platform.cli.ingest_cmd import history_start, ingest_until_stopped
+from btc_platform.cli.ingest_cmd import ago, ingest_until_stopped
 from btc_platform.ingest.sources import Source, SourceOptions
 from btc_platform.settings import Settings
 from btc_platform.stack.children import dagster_home, missing_root_files, platform_children
 from btc_platform.stack.ports import taken_ports
 from btc_platform.stack.status import StatusReporter
+
+NO_BACKFILL = {"0", "none"}
 
 
 def child_env(settings: Settings, bootstrap: str, root: Path) -> dict[str, str]:
@@ -50,9 +52,16 @@ def child_env(settings: Settings, bootstrap: str, root: Path) -> dict[str, str]:
     help="synthetic: a market history this long, replayed at once so that a first model "
     "trains within minutes; then the market goes on in real time.",
 )
+@click.option(
+    "--backfill",
+    default="48h",
+    show_default=True,
+    help="kraken: history fetched over REST before going live, so that a first model "
+    "can train at once ('0' for none).",
+)
 @click.option("--status-every", type=float, default=30.0, show_default=True, hidden=True)
 @click.pass_obj
-def up(settings: Settings, source: str, history: str, status_every: float) -> None:
+def up(settings: Settings, source: str, history: str, backfill: str, status_every: float) -> None:
     """Start everything, print where it is, report its status; Ctrl-C stops it all."""
     root = Path.cwd()
     problems = [
@@ -87,8 +96,11 @@ def up(settings: Settings, source: str, history: str, status_every: float) -> No
                 source=Source(source),
                 pairs=settings.pairs,
                 speed=1.0,
-                start=history_start(history) if synthetic else None,
+                start=ago(history) if synthetic else None,
                 catch_up=synthetic,
+                backfill_since=None
+                if synthetic or backfill.strip("0smhd") == ""
+                else ago(backfill),
             ),
         )
     finally:

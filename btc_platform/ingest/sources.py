@@ -38,6 +38,7 @@ class SourceOptions:
     start: datetime | None = None
     limit: int | None = None
     catch_up: bool = False
+    backfill_since: datetime | None = None  # kraken: REST history from here, then live
 
 
 def resume_file(settings: Settings) -> Path:
@@ -68,8 +69,26 @@ async def open_stream(settings: Settings, options: SourceOptions) -> TradeStream
         resume = ResumePoints(resume_file(settings)) if options.resume else None
         stream = rest_backfill(rest, options.pairs, options.since, options.until, resume)
     else:
-        stream = KrakenTradeStream(settings.kraken_ws_url, options.pairs, rest).trades()
+        live = KrakenTradeStream(settings.kraken_ws_url, options.pairs, rest)
+        stream = (
+            _backfilled(live, rest, options.pairs, options.backfill_since)
+            if options.backfill_since is not None
+            else live.trades()
+        )
     return _closing(stream, rest)
+
+
+async def _backfilled(
+    live: KrakenTradeStream, rest: KrakenRest, pairs: list[str], since: datetime
+) -> AsyncIterator[Trade | Rejected]:
+    """REST history from `since` up to now, then the live stream; the live stream's gap
+    filler starts from the last backfilled trade, so the handover repeats and skips nothing."""
+    async for item in rest_backfill(rest, pairs, since):
+        if isinstance(item, Trade):
+            live.gaps.last[item.pair] = item
+        yield item
+    async for item in live.trades():
+        yield item
 
 
 async def _closing(stream: TradeStream, rest: KrakenRest) -> AsyncIterator[Trade | Rejected]:
