@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +21,9 @@ import pytest
 from btc_platform.broker.embedded import EmbeddedBroker
 from btc_platform.broker.topics import Topics, ensure_topics
 from btc_platform.drain import drain
+from btc_platform.features.indicators import FEATURES
 from btc_platform.retrain import train_candidate
+from btc_platform.serving.runtime import HISTORY
 from btc_platform.settings import load_settings
 from btc_platform.store.feature_store import refresh_features
 from btc_platform.store.offline_store import open_store
@@ -68,6 +73,38 @@ def train(settings, seed: int) -> str:
         dataset = load_training_set(connection, "BTC/USD", 60, 5)
     config = TrainingConfig(trials=1, cv_folds=2, seed=seed, space=QUICK.space)
     return train_candidate(ModelStore.of(settings), dataset, config).version
+
+
+def check_dashboard_in_chromium(url: str, version: str, close: float, forecasts: int) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        warnings.warn(
+            "chromium is not installed: the dashboard page was not rendered", stacklevel=2
+        )
+        return
+    rendered = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            f"{url}/dashboard",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    page = rendered.stdout
+    assert 'data-rendered="yes"' in page, rendered.stderr[-2000:]
+    chart = re.search(r'<svg id="chart".*?</svg>', page, re.S).group(0)  # drawn by the script
+    assert chart.count('<polyline class="price" points="') == 1
+    assert chart.count('<polygon class="band" points="') == 1
+    assert chart.count('<circle class="forecast"') == forecasts
+    assert f'<b id="version">v{version}</b>' in page
+    assert f'<b id="price">{close:,.0f}</b>' in page
 
 
 @pytest.mark.slow
@@ -144,6 +181,18 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             card = httpx.get(f"{url}/model", timeout=10).json()
             assert (card["version"], card["feature_set"]) == (first, "ta-core/v1")
             assert "pinball_loss_skill" in card["holdout_metrics"]
+
+        # The dashboard: its numbers, then the page rendered by a headless Chromium.
+        board = httpx.get(f"{url}/dashboard/data", timeout=30).json()
+        with open_store(settings.offline_store) as connection:
+            final = connection.execute("SELECT count(*) FROM candles WHERE final").fetchall()[0][0]
+        forecasts = min(final, HISTORY) - FEATURES.warmup_candles  # one per close past warm-up
+        assert board["model_version"] == first
+        assert len(board["candles"]) == 120 and len(board["forecasts"]) == forecasts
+        assert board["candles"][-1]["close"] == pytest.approx(last_close)
+        assert board["live"]["outcomes"] == forecasts - 5  # those whose horizon has passed
+        assert 0 <= board["live"]["band_coverage"] <= 1
+        check_dashboard_in_chromium(url, first, last_close, forecasts)
 
         # Bad input: 400 naming the field, never a 500.
         for body, reason in [

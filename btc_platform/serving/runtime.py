@@ -49,7 +49,6 @@ class LiveRuntime:
         self.topics = topics or Topics()
         self.candles: dict[str, PairCandles] = {}
         self.latest: dict[str, LatestFeatures] = {}
-        self.closed_at: dict[str, datetime] = {}  # when each pair's newest features appeared
         self._cache: dict[str, Cached] = {}
         self.warmed_up = False
         self.champion = ChampionWatcher(
@@ -111,7 +110,6 @@ class LiveRuntime:
         features = latest_features(pair, self.candles[pair].candles(), self.settings.candle_seconds)
         if features is not None:
             self.latest[pair] = features
-            self.closed_at[pair] = datetime.now(UTC)
             model = self.champion.current
             if model is not None:  # have the answer ready before anyone asks
                 self._quantiles(model, features)

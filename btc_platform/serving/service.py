@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import bentoml
 from fastapi import FastAPI
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 
 from btc_platform.logs import configure_logging, get_logger
 from btc_platform.serving.api_models import CandleIn, ErrorBody, ModelCard, Pair, Prediction
 from btc_platform.serving.client_candles import BadCandles, features_from_candles
+from btc_platform.serving.dashboard import dashboard_data, dashboard_page
 from btc_platform.serving.forecast import model_card, prediction
 from btc_platform.serving.runtime import LiveRuntime, Unavailable
 from btc_platform.settings import load_settings
@@ -71,6 +72,16 @@ class PricePredictor:
         )
         self.runtime.prediction_log.publish(answer)
         return answer
+
+    @info.get("/dashboard", response_class=HTMLResponse)
+    def dashboard(self) -> HTMLResponse:
+        """A live page: price, the forecasts and their bands, live skill, the champion."""
+        return HTMLResponse(dashboard_page())
+
+    @info.get("/dashboard/data")
+    def dashboard_numbers(self, pair: str = "BTC/USD") -> dict[str, object]:
+        """What the dashboard draws, as JSON."""
+        return dashboard_data(self.runtime, pair.upper())
 
     @info.get("/model", response_model=ModelCard, responses={503: {"model": ErrorBody}})
     def model(self) -> ModelCard | JSONResponse:

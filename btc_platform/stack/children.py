@@ -31,7 +31,7 @@ def platform_children(settings: Settings) -> list[Child]:
         ),
         Child(
             "predictor",
-            "prediction API (POST /predict, OpenAPI page at /)",
+            "prediction API (POST /predict, OpenAPI page at /, live page at /dashboard)",
             f"http://127.0.0.1:{api}",
             "/livez",
             [python, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(api)],
