@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: up dagster mlflow browser test test-fast lint format bench clean help
+.PHONY: up dagster mlflow test-tools test test-fast lint format bench clean help
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,18 +31,23 @@ dagster: $(VENV)/.synced  ## the Dagster UI + daemon (drain sensor, assets, chec
 mlflow: $(VENV)/.synced  ## the MLflow UI (runs, plots, registry) on BTC_MLFLOW_PORT
 	$(VENV)/bin/btc-platform mlflow-ui
 
-test: $(VENV)/.synced browser  ## lint, then the whole test suite (slow tests included)
+test: $(VENV)/.synced test-tools  ## lint, then the whole test suite (slow tests included)
 	$(VENV)/bin/ruff check btc_platform btc_platform_tests bench
 	$(VENV)/bin/ruff format --check btc_platform btc_platform_tests bench
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# The dashboard test renders the page in headless Chromium (Debian's package). Installed here
-# when missing and apt-get can run; otherwise that one check is reported as not run.
-browser:
+# Tools some tests drive, from Debian when missing and apt-get can run: Chromium (the dashboard
+# test renders the page with it) and docker-compose (validates docker-compose.yml; no engine
+# needed). Without them those checks are reported as not run.
+test-tools:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
 	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	       && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
 	  || echo "chromium not found and not installable here: the dashboard check will not run"
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	       && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; } \
+	  || echo "docker compose not found and not installable here: its config check will not run"
 
 test-fast: $(VENV)/.synced  ## the tests without the slow ones
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)

@@ -80,31 +80,46 @@ def test_the_dockerfile_copies_files_that_exist_and_the_env_example_holds_the_se
     assert instance["concurrency"]["pools"]["default_limit"] == 1
 
 
-def test_docker_compose_config_accepts_the_file(tmp_path):
+def compose_command() -> list[str] | None:
+    """`docker compose` (the plugin) or `docker-compose` (Debian's v1), whichever runs here."""
     docker = shutil.which("docker")
-    has_compose = (
+    if (
         docker
         and subprocess.run(
             [docker, "compose", "version"], capture_output=True, check=False
         ).returncode
         == 0
-    )
-    if not has_compose:
-        pytest.skip("the docker compose plugin is not installed here")
+    ):
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path):
+    command = compose_command()
+    if command is None:
+        pytest.skip("neither the docker compose plugin nor docker-compose is installed here")
+    for name in ("docker-compose.yml", "deploy"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     checked = subprocess.run(
-        [
-            docker,
-            "compose",
-            "-f",
-            str(ROOT / "docker-compose.yml"),
-            "--env-file",
-            str(tmp_path / ".env"),
-            "config",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+        [*command, "config"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert checked.returncode == 0, checked.stderr
+    rendered = yaml.safe_load(checked.stdout)
+    assert set(rendered["services"]) == SERVICES
+    assert rendered["services"]["ingest"]["environment"]["BTC_PAIRS"] == "BTC/USD"
+
+    broken = (
+        (tmp_path / "docker-compose.yml")
+        .read_text()
+        .replace(
+            "redpanda: {condition: service_healthy}", "redpanda-x: {condition: service_healthy}"
+        )
+    )
+    (tmp_path / "docker-compose.yml").write_text(broken)
+    refused = subprocess.run(
+        [*command, "config"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode != 0 and "redpanda-x" in refused.stderr
