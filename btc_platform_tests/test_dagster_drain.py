@@ -138,3 +138,4 @@ def test_the_drain_job_turns_served_predictions_into_live_accuracy(settings, top
     assert accuracy.metadata["by_version"].value == {
         "7": {"predictions": 10, "mae_skill": 0.0, "band_coverage": 0.0}
     }
+    assert accuracy.metadata["plot"].value.startswith("![live accuracy](data:image/png;base64,")

@@ -2,8 +2,9 @@
 turned out, per model version, over the last BTC_LIVE_WINDOW outcomes)."""
 
 import dagster as dg
+import pandas as pd
 
-from btc_platform.defs.metadata import markdown_table
+from btc_platform.defs.metadata import figure_markdown, markdown_table
 from btc_platform.defs.resources import DUCKDB_POOL, KafkaResource, OfflineStoreResource
 from btc_platform.store.offline_store import scalar
 from btc_platform.training.live_accuracy import live_metrics, outcomes
@@ -31,6 +32,12 @@ def predictions(kafka: KafkaResource, offline_store: OfflineStoreResource) -> dg
     )
 
 
+def live_plot(turned_out: pd.DataFrame, window: int) -> dg.MetadataValue:
+    from btc_platform.tracking import plots  # matplotlib: only when there is something to draw
+
+    return figure_markdown(plots.live_accuracy(turned_out, window), "live accuracy")
+
+
 def live_accuracy_asset(window: int) -> dg.AssetsDefinition:
     @dg.asset(
         name="live_accuracy",
@@ -49,7 +56,8 @@ def live_accuracy_asset(window: int) -> dg.AssetsDefinition:
                 " WHERE interval_seconds = ? AND final",
                 [offline_store.candle_seconds],
             ).df()
-            metrics = live_metrics(outcomes(answered, closes, offline_store.candle_seconds), window)
+            turned_out = outcomes(answered, closes, offline_store.candle_seconds)
+            metrics = live_metrics(turned_out, window)
             connection.register("metrics", metrics)
             connection.execute("CREATE OR REPLACE TABLE live_accuracy AS SELECT * FROM metrics")
             connection.unregister("metrics")
@@ -66,6 +74,7 @@ def live_accuracy_asset(window: int) -> dg.AssetsDefinition:
                 "window": window,
                 "by_version": dg.MetadataValue.json(by_version),
                 "table": markdown_table(metrics.round(4)),
+                **({"plot": live_plot(turned_out, window)} if len(turned_out) else {}),
             }
         )
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
 from btc_platform.drain import DrainResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PREVIEW_ROWS = 5
 
@@ -63,3 +69,14 @@ def candle_metadata(connection: duckdb.DuckDBPyConnection, interval_seconds: int
         "empty_windows": int(summary["empty_windows"][0]),
         "preview": markdown_table(preview),
     }
+
+
+def figure_markdown(figure: Figure, title: str) -> dg.MetadataValue:
+    """A matplotlib figure as a markdown image (PNG inline), closed afterwards."""
+    import matplotlib.pyplot as plt  # heavy, only when a step draws
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    plt.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")

@@ -66,3 +66,22 @@ def feature_importance(model: xgb.XGBRegressor) -> Figure:
     axes.set(xlabel="gain", title=f"Feature importance (top {len(top)})")
     figure.tight_layout()
     return figure
+
+
+def live_accuracy(outcomes: pd.DataFrame, window: int) -> Figure:
+    """Per model version, rolling over `window` outcomes: the p50's error against zero
+    return's, and the share of outcomes inside the p10-p90 band."""
+    figure, (error, coverage) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    for version, group in outcomes.groupby("model_version", sort=True):
+        rolling = group.set_index("as_of").rolling(window, min_periods=1)
+        error.plot(rolling["abs_error_bps"].mean(), label=f"v{version} p50")
+        error.plot(rolling["zero_abs_error_bps"].mean(), linestyle=":", label=f"v{version} zero")
+        coverage.plot(rolling["inside_band"].mean(), label=f"v{version}")
+    target = QUANTILES[2] - QUANTILES[0]
+    coverage.axhline(target, color="grey", linestyle="--", label=f"nominal {target:.0%}")
+    error.set(ylabel="MAE (bps)", title=f"Live accuracy, rolling {window} outcomes")
+    coverage.set(ylabel="band coverage", ylim=(0, 1))
+    error.legend(loc="upper left", fontsize="small")
+    coverage.legend(loc="lower left", fontsize="small")
+    figure.tight_layout()
+    return figure
