@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
@@ -14,6 +15,9 @@ from btc_platform.drain import GROUP_ID, DrainResult, drain
 from btc_platform.store.offline_store import open_store
 from btc_platform.store.prediction_store import write_predictions
 from btc_platform.tracking.mlflow_setup import ModelStore
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 # One step at a time on the DuckDB file: every asset that writes it and every check that
 # reads it (a reader in another process would hit the writer's lock) is in this pool.
@@ -92,3 +96,11 @@ class MlflowResource(dg.ConfigurableResource):
 
     def model_store(self) -> ModelStore:
         return ModelStore(self.tracking_uri, Path(self.local_artifacts), self.model_name)
+
+    def champion(self) -> ModelVersion | None:
+        """The registry's current champion version, if any."""
+        # heavy (MLflow), so imported when a step or sensor asks, not when Dagster loads code
+        from btc_platform.tracking.registry import Registry
+
+        self.model_store().activate()
+        return Registry(self.model_name).champion()

@@ -3,7 +3,6 @@ champion's live skill falls below its floor, its live band coverage drifts out o
 tolerance, or it grows too old. It only looks (Dagster's event log, the MLflow registry);
 each run it requests carries the reason in its `retrain_reason` tag."""
 
-import time
 from dataclasses import dataclass
 
 import dagster as dg
@@ -16,7 +15,6 @@ from btc_platform.training.live_accuracy import NOMINAL_COVERAGE
 
 # A first model needs the features' warm-up plus rows to tune, purge and hold out.
 FIRST_MODEL_CANDLES = FEATURES.warmup_candles + 1_600
-MS_PER_HOUR = 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +57,9 @@ def why_retrain(
     ):
         return dg.SensorResult(skip_reason="a retrain is in flight")
     # heavy (MLflow), so imported when the sensor runs, not when Dagster loads the code
-    from btc_platform.tracking.registry import Registry
+    from btc_platform.tracking.registry import age_hours
 
-    mlflow_store.model_store().activate()
-    champion = Registry(mlflow_store.model_name).champion()
+    champion = mlflow_store.champion()
     if champion is None:
         candles = int(latest_metadata(context.instance, "candles_1m", "candles_total") or 0)
         if candles < FIRST_MODEL_CANDLES:
@@ -81,7 +78,7 @@ def why_retrain(
             if live and live["predictions"] >= triggers.min_predictions
             else None
         )
-        age = (time.time() * 1000 - champion.creation_timestamp) / MS_PER_HOUR
+        age = age_hours(champion)
         if problem:
             reason = f"champion v{version} over its last {live['predictions']} outcomes: {problem}"
             key = f"live-{version}-{live['predictions']}"

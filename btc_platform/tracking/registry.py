@@ -6,6 +6,8 @@ replaces, so a rollback is one alias swap (`btc-platform model rollback`).
 
 from __future__ import annotations
 
+import time
+
 import mlflow
 import xgboost as xgb
 from mlflow.entities.model_registry import ModelVersion
@@ -14,6 +16,12 @@ from mlflow.tracking import MlflowClient
 
 CHAMPION = "champion"
 PREVIOUS = "previous-champion"
+MS_PER_HOUR = 3_600_000
+
+
+def age_hours(version: ModelVersion) -> float:
+    """Hours since the version was registered."""
+    return (time.time() * 1000 - version.creation_timestamp) / MS_PER_HOUR
 
 
 class Registry:
