@@ -13,12 +13,12 @@ from importlib import resources
 
 import pandas as pd
 
-from btc_platform.features.indicators import FEATURES, compute_features
+from btc_platform.features.indicators import FEATURES
 from btc_platform.serving.api_models import Prediction
 from btc_platform.serving.champion import ServedModel
 from btc_platform.serving.forecast import prediction
 from btc_platform.serving.live_candles import OHLCV
-from btc_platform.serving.live_features import LatestFeatures
+from btc_platform.serving.live_features import features_at_closes
 from btc_platform.serving.runtime import LiveRuntime
 from btc_platform.training.live_accuracy import live_metrics, outcomes
 
@@ -32,17 +32,10 @@ def dashboard_page() -> str:
 def recent_forecasts(
     model: ServedModel, pair: str, candles: pd.DataFrame, interval: int, horizon: int
 ) -> list[Prediction]:
-    features = compute_features(candles, interval).tail(SHOWN_CANDLES)
-    closes = candles.set_index("window_start")["close"]
-    values = features[list(FEATURES.columns)].to_numpy(dtype=float)
-    answers = []
-    for index, window in enumerate(features["window_start"]):
-        start = pd.Timestamp(window).to_pydatetime()
-        point = LatestFeatures(
-            pair, start, start + timedelta(seconds=interval), float(closes[window]), values[index]
-        )
-        answers.append(prediction(model, point, model.quantiles(point.values), horizon))
-    return answers
+    return [
+        prediction(model, point, model.quantiles(point.values), horizon)
+        for point in features_at_closes(pair, candles, interval)[-SHOWN_CANDLES:]
+    ]
 
 
 def live_record(answers: list[Prediction], candles: pd.DataFrame, pair: str, interval: int) -> dict:

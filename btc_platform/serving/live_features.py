@@ -19,9 +19,27 @@ class LatestFeatures:
     close: float
     values: np.ndarray  # in FEATURES.columns order
 
-    def frame(self, columns: list[str]) -> pd.DataFrame:
-        row = dict(zip(FEATURES.columns, self.values, strict=True))
-        return pd.DataFrame([[row[c] for c in columns]], columns=columns)
+
+def features_at_closes(
+    pair: str, candles: pd.DataFrame, interval_seconds: int
+) -> list[LatestFeatures]:
+    """The features known at each candle's close, for every candle past its warm-up."""
+    features = compute_features(candles, interval_seconds)
+    closes = candles.set_index("window_start")["close"]
+    values = features[list(FEATURES.columns)].to_numpy(dtype=float)
+    points = []
+    for index, window in enumerate(features["window_start"]):
+        start = pd.Timestamp(window).to_pydatetime()
+        points.append(
+            LatestFeatures(
+                pair,
+                start,
+                start + timedelta(seconds=interval_seconds),
+                float(closes[window]),
+                values[index],
+            )
+        )
+    return points
 
 
 def latest_features(
@@ -31,15 +49,6 @@ def latest_features(
     (or the newest candle sits within a warm-up after a missing window)."""
     if len(candles) <= FEATURES.warmup_candles:
         return None
-    features = compute_features(candles, interval_seconds)
-    newest = candles["window_start"].iloc[-1]
-    if features.empty or features["window_start"].iloc[-1] != newest:
-        return None
-    start = pd.Timestamp(newest).to_pydatetime()
-    return LatestFeatures(
-        pair=pair,
-        window_start=start,
-        as_of=start + timedelta(seconds=interval_seconds),
-        close=float(candles["close"].iloc[-1]),
-        values=features[list(FEATURES.columns)].iloc[-1].to_numpy(dtype=float),
-    )
+    points = features_at_closes(pair, candles, interval_seconds)
+    newest = pd.Timestamp(candles["window_start"].iloc[-1]).to_pydatetime()
+    return points[-1] if points and points[-1].window_start == newest else None
