@@ -22,8 +22,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from btc_platform.broker.embedded import EmbeddedBroker
-from btc_platform.broker.topics import Topics, ensure_topics
+from btc_platform.broker.topics import Topics
 from btc_platform.drain import drain
 from btc_platform.logs import configure_logging
 from btc_platform.serving.champion import load_served_model
@@ -32,8 +31,10 @@ from btc_platform.serving.live_features import latest_features
 from btc_platform.serving.trade_follower import decode
 from btc_platform.settings import load_settings
 from btc_platform.tracking.registry import Registry
-from btc_platform_tests.conftest import free_port
-from btc_platform_tests.serving_helpers import market, publish_trades, wait_until
+from btc_platform_tests.cli_helpers import cli_env
+from btc_platform_tests.conftest import free_port, own_embedded_broker
+from btc_platform_tests.polling import http_status, wait_until
+from btc_platform_tests.serving_helpers import market, publish_trades
 from btc_platform_tests.test_service_http import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,15 +74,8 @@ def start(command: list[str], env: dict[str, str], url: str, ready: str) -> subp
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wait_until(lambda: _status(url + ready) == 200, 120, command[2])
+    wait_until(lambda: http_status(url + ready) == 200, 120, command[2])
     return process
-
-
-def _status(url: str) -> int | None:
-    try:
-        return httpx.get(url, timeout=2).status_code
-    except httpx.HTTPError:
-        return None
 
 
 def close_to_prediction(trades, model) -> list[float]:
@@ -105,86 +99,80 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 8])
     args = parser.parse_args()
     configure_logging("WARNING", "console")
-    with tempfile.TemporaryDirectory() as workdir:
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        own_embedded_broker(Path(workdir) / "broker") as broker,
+    ):
         data = Path(workdir)
-        broker = EmbeddedBroker(data / "broker", f"127.0.0.1:{free_port()}")
-        broker.start()
+        env = cli_env(
+            data,
+            broker.bootstrap,
+            MLFLOW_TRACKING_URI=f"sqlite:///{data / 'mlflow.db'}",
+            BTC_LOG_LEVEL="WARNING",
+        )
+        os.environ.update(env)
+        settings = load_settings()
+        end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+        trades = market(end - timedelta(hours=8), end)
+        publish_trades(broker.bootstrap, Topics(), data / "spool.jsonl", trades)
+        drain(broker.bootstrap, settings.offline_store, "trades", 60)
+        version = train(settings, seed=1)
+        registry = Registry(settings.model_name)
+        registry.promote(version)
+        model = load_served_model(registry, version, {})
+
+        row = np.full(38, 0.5)
+        runs = 2_000
+        started = time.perf_counter()
+        for _ in range(runs):
+            model.quantiles(row)
+        in_process = (time.perf_counter() - started) / runs
+        closes = close_to_prediction(trades, model)
+
+        bento_url, bare_url = (
+            f"http://127.0.0.1:{free_port()}",
+            f"http://127.0.0.1:{free_port()}",
+        )
+        bento_server = start(
+            [sys.executable, "-m", "bentoml", "serve", "--port", bento_url.rsplit(":", 1)[1]],
+            env,
+            bento_url,
+            "/readyz",
+        )
+        bare_env = env | {"MODEL_URI": f"models:/{settings.model_name}/{version}"}
+        bare_server = start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare_app:app",
+                "--port",
+                bare_url.rsplit(":", 1)[1],
+                "--log-level",
+                "warning",
+            ],
+            bare_env,
+            bare_url,
+            "/docs",
+        )
+        servers = (bento_server, bare_server)
         try:
-            ensure_topics(broker.bootstrap, Topics().all())
-            env = {k: v for k, v in os.environ.items() if not k.startswith("BTC_")}
-            env.update(
-                BTC_DATA_DIR=str(data),
-                BTC_KAFKA_BOOTSTRAP=broker.bootstrap,
-                MLFLOW_TRACKING_URI=f"sqlite:///{data / 'mlflow.db'}",
-                BTC_LOG_LEVEL="WARNING",
-            )
-            os.environ.update(env)
-            settings = load_settings()
-            end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
-            trades = market(end - timedelta(hours=8), end)
-            publish_trades(broker.bootstrap, Topics(), data / "spool.jsonl", trades)
-            drain(broker.bootstrap, settings.offline_store, "trades", 60)
-            version = train(settings, seed=1)
-            registry = Registry(settings.model_name)
-            registry.promote(version)
-            model = load_served_model(registry, version, {})
-
-            row = np.full(38, 0.5)
-            runs = 2_000
-            started = time.perf_counter()
-            for _ in range(runs):
-                model.quantiles(row)
-            in_process = (time.perf_counter() - started) / runs
-            closes = close_to_prediction(trades, model)
-
-            bento_url, bare_url = (
-                f"http://127.0.0.1:{free_port()}",
-                f"http://127.0.0.1:{free_port()}",
-            )
-            bento_server = start(
-                [sys.executable, "-m", "bentoml", "serve", "--port", bento_url.rsplit(":", 1)[1]],
-                env,
-                bento_url,
-                "/readyz",
-            )
-            bare_env = env | {"MODEL_URI": f"models:/{settings.model_name}/{version}"}
-            bare_server = start(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "bench.bare_app:app",
-                    "--port",
-                    bare_url.rsplit(":", 1)[1],
-                    "--log-level",
-                    "warning",
-                ],
-                bare_env,
-                bare_url,
-                "/docs",
-            )
-            servers = (bento_server, bare_server)
-            try:
-                load(bento_url, 200, 4)  # warm both up
-                load(bare_url, 200, 4)
-                for clients in args.concurrency:
-                    print(f"/predict, {args.requests} requests, concurrency {clients}:")
-                    bento = report("bentoml serve", *load(bento_url, args.requests, clients))
-                    bare = report(
-                        "bare FastAPI (reference)", *load(bare_url, args.requests, clients)
-                    )
-                    print(f"  throughput ratio         {bento / bare:.2f}  (target >= 0.50)")
-            finally:
-                for process in servers:
-                    process.terminate()
-                    process.wait(30)
-            print(f"in-process model predict    {in_process * 1e6:8.1f} us")
-            print(
-                f"candle close -> prediction  median {statistics.median(closes) * 1000:.1f} ms, "
-                f"max {max(closes) * 1000:.1f} ms over {len(closes)} candles"
-            )
+            load(bento_url, 200, 4)  # warm both up
+            load(bare_url, 200, 4)
+            for clients in args.concurrency:
+                print(f"/predict, {args.requests} requests, concurrency {clients}:")
+                bento = report("bentoml serve", *load(bento_url, args.requests, clients))
+                bare = report("bare FastAPI (reference)", *load(bare_url, args.requests, clients))
+                print(f"  throughput ratio         {bento / bare:.2f}  (target >= 0.50)")
         finally:
-            broker.stop()
+            for process in servers:
+                process.terminate()
+                process.wait(30)
+        print(f"in-process model predict    {in_process * 1e6:8.1f} us")
+        print(
+            f"candle close -> prediction  median {statistics.median(closes) * 1000:.1f} ms, "
+            f"max {max(closes) * 1000:.1f} ms over {len(closes)} candles"
+        )
 
 
 if __name__ == "__main__":

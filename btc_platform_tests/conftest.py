@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,19 @@ def shared_file(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"real market data {path} is absent (it ships with CI, not with clones)")
     return path
+
+
+@contextmanager
+def own_embedded_broker(directory: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of its own, with the default topic names (for a test that kills or restarts
+    it, or runs processes that use the default names)."""
+    embedded = EmbeddedBroker(directory, f"127.0.0.1:{free_port()}")
+    embedded.start()
+    try:
+        ensure_topics(embedded.bootstrap, Topics().all())
+        yield embedded
+    finally:
+        embedded.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,10 @@
-"""A synthetic market published to Kafka, and waiting for a live runtime to catch up."""
+"""A synthetic market's trades, published to Kafka."""
 
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-
-import pytest
 
 from btc_platform.broker.publisher import TradePublisher
 from btc_platform.broker.topics import Topics
@@ -26,12 +22,3 @@ def publish_trades(bootstrap: str, topics: Topics, spool: Path, trades: list[Tra
     for trade in trades:
         publisher.publish(trade)
     assert publisher.close() == 0
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")

@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from btc_platform.broker.publisher import TradePublisher
 from btc_platform.ingest.synthetic import market_trades
 from btc_platform_tests.candle_factory import market_candles, store_candles
 from btc_platform_tests.conftest import free_port
+from btc_platform_tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,17 +73,11 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
     return answer.json()["data"]
 
 
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (httpx.HTTPError, KeyError, TypeError):
-            value = None
-        if value:
-            return value
-        time.sleep(1)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+def wait_for(condition, timeout: float, what: str) -> object:
+    """Polls once a second; a UI that does not answer yet counts as not yet."""
+    return wait_until(
+        condition, timeout, what, interval=1, ignore=(httpx.HTTPError, KeyError, TypeError)
+    )
 
 
 @pytest.mark.slow

@@ -12,9 +12,9 @@ import pytest
 
 from btc_platform.broker.embedded import EmbeddedBroker
 from btc_platform.broker.topics import Topics, ensure_topics
-from btc_platform.trades import trade_from_json
+from btc_platform.trades import Trade, trade_from_json
 from btc_platform_tests.cli_helpers import cli_env, run_cli, start_cli
-from btc_platform_tests.conftest import free_port
+from btc_platform_tests.conftest import own_embedded_broker
 from btc_platform_tests.fake_kraken.ledger import make_ledger
 from btc_platform_tests.fake_kraken.server import FakeKraken, Script
 from btc_platform_tests.ingest_helpers import topic_trades
@@ -29,11 +29,25 @@ def log_events(stderr: str) -> list[dict]:
 
 @pytest.fixture
 def own_broker(tmp_path):
-    embedded = EmbeddedBroker(tmp_path / "own-broker", f"127.0.0.1:{free_port()}")
-    embedded.start()
-    ensure_topics(embedded.bootstrap, Topics().all())
-    yield embedded
-    embedded.stop()
+    with own_embedded_broker(tmp_path / "own-broker") as embedded:
+        yield embedded
+
+
+def ingest_from(
+    fake: FakeKraken, broker: EmbeddedBroker, tmp_path, expect: int, *flags: str
+) -> tuple[list[Trade], int, str, str]:
+    """`ingest --source kraken` against the fake exchange until `expect` trades are in the
+    topic, then Ctrl-C: the trades, the exit status, stdout and stderr."""
+    env = cli_env(
+        tmp_path, broker.bootstrap, BTC_KRAKEN_WS_URL=fake.ws_url, BTC_KRAKEN_REST_URL=fake.rest_url
+    )
+    process = start_cli(["ingest", "--source", "kraken", *flags], env)
+    try:
+        trades = topic_trades(broker.bootstrap, "trades", expect=expect)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    return trades, process.returncode, out, err
 
 
 def max_id_now(bootstrap: str) -> int:
@@ -94,19 +108,8 @@ def test_sigterm_flushes_every_accepted_trade(own_broker, tmp_path) -> None:
 def test_live_kraken_source_through_the_cli(own_broker, tmp_path) -> None:
     ledger = make_ledger(400, datetime.now(UTC).replace(microsecond=0), seed=9)
     with FakeKraken({"BTC/USD": ledger}, Script(drops=[(150, 120)], interval=0.005)) as fake:
-        env = cli_env(
-            tmp_path,
-            own_broker.bootstrap,
-            BTC_KRAKEN_WS_URL=fake.ws_url,
-            BTC_KRAKEN_REST_URL=fake.rest_url,
-        )
-        process = start_cli(["ingest", "--source", "kraken"], env)
-        try:
-            trades = topic_trades(own_broker.bootstrap, "trades", expect=400)
-        finally:
-            process.send_signal(signal.SIGINT)
-            out, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
+        trades, returncode, out, err = ingest_from(fake, own_broker, tmp_path, 400)
+    assert returncode == 0, err
     assert sorted(t.trade_id for t in trades) == [t.trade_id for t in ledger]
     assert "ingested 400 trades" in out
     events = log_events(err)
@@ -149,19 +152,10 @@ def test_a_backfill_hands_over_to_the_live_stream_without_gap_or_repeat(
     ledger = make_ledger(400, datetime.now(UTC) - timedelta(minutes=30), seed=4)
     with FakeKraken({"BTC/USD": ledger}, Script(interval=0.005)) as fake:
         fake.happened["BTC/USD"] = 300  # history that happened before ingest started
-        env = cli_env(
-            tmp_path,
-            own_broker.bootstrap,
-            BTC_KRAKEN_WS_URL=fake.ws_url,
-            BTC_KRAKEN_REST_URL=fake.rest_url,
+        trades, returncode, out, err = ingest_from(
+            fake, own_broker, tmp_path, 400, "--backfill", "1h"
         )
-        process = start_cli(["ingest", "--source", "kraken", "--backfill", "1h"], env)
-        try:
-            trades = topic_trades(own_broker.bootstrap, "trades", expect=400)
-        finally:
-            process.send_signal(signal.SIGINT)
-            out, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
+    assert returncode == 0, err
     assert [t.trade_id for t in trades] == [t.trade_id for t in ledger]  # in order, once each
     sources = [t.source for t in trades]
     assert set(sources[:300]) == {"kraken-rest"} and set(sources[300:]) == {"kraken-ws"}

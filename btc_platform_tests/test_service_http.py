@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -18,8 +17,7 @@ import httpx
 import orjson
 import pytest
 
-from btc_platform.broker.embedded import EmbeddedBroker
-from btc_platform.broker.topics import Topics, ensure_topics
+from btc_platform.broker.topics import Topics
 from btc_platform.drain import drain
 from btc_platform.features.indicators import FEATURES
 from btc_platform.retrain import train_candidate
@@ -32,9 +30,11 @@ from btc_platform.tracking.mlflow_setup import ModelStore
 from btc_platform.tracking.registry import Registry
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.search_space import SearchSpace
-from btc_platform_tests.conftest import free_port
+from btc_platform_tests.cli_helpers import cli_env
+from btc_platform_tests.conftest import free_port, own_embedded_broker
 from btc_platform_tests.kafka_helpers import read_topic
-from btc_platform_tests.serving_helpers import market, publish_trades, wait_until
+from btc_platform_tests.polling import http_status, wait_until
+from btc_platform_tests.serving_helpers import market, publish_trades
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = TrainingConfig(trials=1, cv_folds=2, space=SearchSpace(n_estimators=(30, 30)))
@@ -42,11 +42,8 @@ QUICK = TrainingConfig(trials=1, cv_folds=2, space=SearchSpace(n_estimators=(30,
 
 @pytest.fixture(scope="module")
 def own_broker(tmp_path_factory):
-    embedded = EmbeddedBroker(tmp_path_factory.mktemp("serve-broker"), f"127.0.0.1:{free_port()}")
-    embedded.start()
-    ensure_topics(embedded.bootstrap, Topics().all())
-    yield embedded
-    embedded.stop()
+    with own_embedded_broker(tmp_path_factory.mktemp("serve-broker")) as embedded:
+        yield embedded
 
 
 def serve(env: dict[str, str], port: int) -> subprocess.Popen:
@@ -58,13 +55,6 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def status(url: str, path: str) -> int | None:
-    try:
-        return httpx.get(url + path, timeout=5).status_code
-    except httpx.HTTPError:
-        return None
 
 
 def train(settings, seed: int) -> str:
@@ -120,19 +110,17 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BTC_")}
-    env.update(
-        BTC_DATA_DIR=str(settings.data_dir),
-        BTC_KAFKA_BOOTSTRAP=own_broker.bootstrap,
+    env = cli_env(
+        settings.data_dir,
+        own_broker.bootstrap,
         MLFLOW_TRACKING_URI=str(settings.mlflow_tracking_uri),
         BTC_CHAMPION_POLL_SECONDS="1",
-        BTC_LOG_FORMAT="json",
     )
     server = serve(env, port)
     try:
-        wait_until(lambda: status(url, "/livez") == 200, 120, "bentoml serve to answer")
+        wait_until(lambda: http_status(f"{url}/livez") == 200, 120, "bentoml serve to answer")
         # No champion yet: not ready, and /predict says why.
-        assert status(url, "/readyz") == 503
+        assert http_status(f"{url}/readyz") == 503
         no_champion = {"error": "btc-price has no champion yet"}
 
         def refusal() -> tuple[int, dict] | None:
@@ -144,7 +132,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
 
         first = train(settings, seed=1)
         Registry(settings.model_name).promote(first)
-        wait_until(lambda: status(url, "/readyz") == 200, 60, "ready with a champion")
+        wait_until(lambda: http_status(f"{url}/readyz") == 200, 60, "ready with a champion")
 
         with bentoml.SyncHTTPClient(url) as client:
             answer = client.predict(pair="BTC/USD")

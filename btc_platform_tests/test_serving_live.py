@@ -20,7 +20,8 @@ from btc_platform.serving.trade_follower import decode
 from btc_platform.settings import load_settings
 from btc_platform.store.feature_store import read_features, refresh_features
 from btc_platform.store.offline_store import open_store
-from btc_platform_tests.serving_helpers import market, publish_trades, wait_until
+from btc_platform_tests.polling import wait_until
+from btc_platform_tests.serving_helpers import market, publish_trades
 
 PAIR = "BTC/USD"
 HOLD_WRITE_LOCK = (
@@ -53,8 +54,16 @@ def offline_candles(settings) -> pd.DataFrame:
 
 
 def caught_up(runtime: LiveRuntime, last_window) -> bool:
-    candles = runtime.candles.get(PAIR)
-    return bool(candles and candles.final and candles.final[-1][0] == last_window)
+    """The runtime's newest final candle is `last_window` and its features are computed (a
+    candle is appended a moment before its features)."""
+    candles, latest = runtime.candles.get(PAIR), runtime.latest.get(PAIR)
+    return bool(
+        candles
+        and candles.final
+        and candles.final[-1][0] == last_window
+        and latest is not None
+        and latest.window_start == last_window
+    )
 
 
 def started(settings, topics) -> LiveRuntime:

@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from btc_platform_tests.cli_helpers import cli_env, run_cli, start_cli
 from btc_platform_tests.conftest import free_port
+from btc_platform_tests.polling import wait_until
 
 RUNS = "{ runsOrError { ... on Runs { results { jobName status tags { key value } } } } }"
 
@@ -47,23 +48,12 @@ def prediction(api_port: str) -> dict | None:
     return answer.json() if answer.status_code == 200 else None
 
 
-def wait_for(condition, timeout: float, what: str, process):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        if process.poll() is not None:
-            pytest.fail(f"up exited while waiting for {what}: {process.stderr.read()[-3000:]}")
-        time.sleep(2)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 @pytest.mark.slow
 def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_path) -> None:
     env = platform_env(tmp_path, BTC_DRAIN_SENSOR_SECONDS="5", BTC_TRAINING_TRIALS="3")
     process = start_cli(["up", "--source", "synthetic", "--status-every", "10"], env)
     try:
-        drained = wait_for(
+        drained = wait_until(
             lambda: [
                 r
                 for r in runs(env["BTC_UI_PORT"])
@@ -71,10 +61,17 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
             ],
             240,
             "a successful drain",
-            process,
+            interval=2,
+            process=process,
         )
         assert drained
-        answer = wait_for(lambda: prediction(env["BTC_API_PORT"]), 420, "a prediction", process)
+        answer = wait_until(
+            lambda: prediction(env["BTC_API_PORT"]),
+            420,
+            "a prediction",
+            interval=2,
+            process=process,
+        )
         retrains = [r for r in runs(env["BTC_UI_PORT"]) if r["jobName"] == "retrain"]
         children = psutil.Process(process.pid).children(recursive=True)
         time.sleep(15)  # a status line (every 10 s) after the champion arrived
