@@ -73,10 +73,13 @@ def register(model_name: str, info: ModelInfo, run_id: str, tags: dict[str, str]
 
 
 class TrainingRun:
-    def __init__(self, experiment_id: str, dataset: TrainingSet, config: TrainingConfig) -> None:
+    def __init__(
+        self, experiment_id: str, dataset: TrainingSet, config: TrainingConfig, code: str
+    ) -> None:
         self.experiment_id = experiment_id
         self.dataset = dataset
         self.config = config
+        self.code_version = code
 
     def log_trial(self, trial: Trial) -> None:
         with mlflow.start_run(
@@ -131,7 +134,7 @@ class TrainingRun:
                 "holdout.end": str(window.iloc[-1]),
                 "holdout.rows": str(len(window)),
                 "verdict": trained.evaluation.verdict(),
-                "code_version": code_version(),
+                "code_version": self.code_version,
             }
         )
         run_id = mlflow.active_run().info.run_id
@@ -144,11 +147,10 @@ def training_run(
     experiment_id: str, dataset: TrainingSet, config: TrainingConfig
 ) -> Iterator[TrainingRun]:
     """The parent run, with the dataset, feature set, search space and settings logged."""
-    lineage = dataset.lineage
+    lineage, code = dataset.lineage, code_version()
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{lineage.last_window}"):
         mlflow.set_tags(
-            lineage.as_tags()
-            | {"feature_set": dataset.feature_set.key, "code_version": code_version()}
+            lineage.as_tags() | {"feature_set": dataset.feature_set.key, "code_version": code}
         )
         mlflow.log_params(
             {
@@ -170,4 +172,4 @@ def training_run(
             ),
             context="training",
         )
-        yield TrainingRun(experiment_id, dataset, config)
+        yield TrainingRun(experiment_id, dataset, config, code)
