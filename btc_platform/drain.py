@@ -22,6 +22,7 @@ from kafka.structs import OffsetAndMetadata
 
 from btc_platform.ingest.progress import Progress
 from btc_platform.logs import get_logger
+from btc_platform.runtime import pipelined_throughput
 from btc_platform.store.offline_store import BatchResult, open_store, stored_offsets, write_batch
 
 log = get_logger(__name__)
@@ -60,10 +61,11 @@ def drain(
     idle_ms: int = 500,
     write: BatchWriter | None = None,
 ) -> DrainResult:
-    """Drain until a poll brings nothing for `idle_ms` (caught up) or `max_messages`.
+    """Drain until caught up with the high watermarks, or `max_messages`.
 
-    `write` stores one batch and its offsets in one transaction; by default the trades
-    writer (trades + candles at `interval_seconds`).
+    A poll that brings nothing for `idle_ms` also ends it. `write` stores one batch and its
+    offsets in one transaction; by default the trades writer (trades + candles at
+    `interval_seconds`).
     """
     write = write or partial(write_batch, interval_seconds=interval_seconds)
     result = DrainResult()
@@ -84,11 +86,12 @@ def drain(
         _log_rejected(records, batch.rejected)
         result.add(batch)
         result.offsets.update({p: o for (_, p), o in offsets.items()})
-        _commit_for_monitoring(consumer, offsets)
+        _commit_for_monitoring(consumer, offsets, wait=False)
         progress.advance(len(records), lambda: {"trades_added": result.trades_added})
 
     try:
         with (
+            pipelined_throughput(),
             open_store(store_path) as connection,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer") as writer,
         ):
@@ -96,7 +99,7 @@ def drain(
             in_flight: tuple[Future[BatchResult], list, dict[tuple[str, int], int]] | None = None
             # Two stages: batch N is written (DuckDB releases the GIL) while batch N+1 is polled.
             while max_messages is None or polled < max_messages:
-                records = _poll_batch(consumer, batch_size, idle_ms)
+                records, offsets = _poll_batch(consumer, partitions, batch_size, idle_ms)
                 if in_flight is not None:
                     finish(*in_flight)
                     in_flight = None
@@ -104,11 +107,14 @@ def drain(
                     break
                 polled += len(records)
                 payloads = [record.value for record in records]
-                offsets = _next_offsets(topic, records)
                 written = writer.submit(write, connection, payloads, offsets)
                 in_flight = (written, records, offsets)
             if in_flight is not None:
                 finish(*in_flight)
+            if result.offsets:  # the last position, surely in Kafka before the drain ends
+                _commit_for_monitoring(
+                    consumer, {(topic, p): o for p, o in result.offsets.items()}, wait=True
+                )
             if not partitions:
                 log.warning("topic has no partitions yet", topic=topic)
     finally:
@@ -133,16 +139,40 @@ def assign_at_offsets(
     return partitions
 
 
-def _poll_batch(consumer: KafkaConsumer, batch_size: int, idle_ms: int) -> list:
+def caught_up(consumer: KafkaConsumer, partitions: list[TopicPartition]) -> bool:
+    """Every partition read up to the high watermark its latest fetch response reported.
+
+    (Not ListOffsets: Tansu answers "latest" with the start of the last record batch.)
+    """
+    for partition in partitions:
+        high_watermark = consumer.highwater(partition)
+        if high_watermark is None or consumer.position(partition) < high_watermark:
+            return False
+    return True
+
+
+def _poll_batch(
+    consumer: KafkaConsumer, partitions: list[TopicPartition], batch_size: int, idle_ms: int
+) -> tuple[list, dict[tuple[str, int], int]]:
+    """Up to `batch_size` records and, per (topic, partition), the offset after the last one;
+    fewer once caught up or when nothing comes for `idle_ms`."""
     records: list = []
+    offsets: dict[tuple[str, int], int] = {}
     deadline = time.monotonic() + idle_ms / 1000
-    while len(records) < batch_size and time.monotonic() < deadline:
+    while (
+        len(records) < batch_size
+        and not caught_up(consumer, partitions)
+        and time.monotonic() < deadline
+    ):
         polled = consumer.poll(timeout_ms=100, max_records=batch_size - len(records))
-        got = [record for batch in polled.values() for record in batch]
-        if got:
-            records.extend(got)
-            deadline = time.monotonic() + 0.05  # keep filling while messages keep coming
-    return records
+        for partition, batch in polled.items():
+            if not batch:
+                continue
+            records.extend(batch)
+            offsets[(partition.topic, partition.partition)] = batch[-1].offset + 1
+        if polled:
+            deadline = time.monotonic() + idle_ms / 1000
+    return records, offsets
 
 
 def _log_rejected(records: list, rejected: list[tuple[int, str]]) -> None:
@@ -156,18 +186,23 @@ def _log_rejected(records: list, rejected: list[tuple[int, str]]) -> None:
         )
 
 
-def _next_offsets(topic: str, records: list) -> dict[tuple[str, int], int]:
-    offsets: dict[tuple[str, int], int] = {}
-    for record in records:
-        key = (topic, record.partition)
-        offsets[key] = max(offsets.get(key, 0), record.offset + 1)
-    return offsets
+def _commit_for_monitoring(
+    consumer: KafkaConsumer, offsets: dict[tuple[str, int], int], wait: bool
+) -> None:
+    """Offsets to the Kafka group, for lag dashboards and the sensor; DuckDB holds the truth.
 
-
-def _commit_for_monitoring(consumer: KafkaConsumer, offsets: dict[tuple[str, int], int]) -> None:
+    Between batches the commit is asynchronous: its round trip stays off the polling path.
+    """
+    commits = {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
     try:
-        consumer.commit(
-            {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
-        )
-    except KafkaError as error:  # DuckDB holds the truth; this is only for lag dashboards
+        if wait:
+            consumer.commit(commits)
+        else:
+            consumer.commit_async(commits, callback=_log_commit_failure)
+    except KafkaError as error:
         log.debug("kafka offset commit failed", error=type(error).__name__)
+
+
+def _log_commit_failure(offsets: dict, response: object) -> None:
+    if isinstance(response, Exception):
+        log.debug("kafka offset commit failed", error=type(response).__name__)

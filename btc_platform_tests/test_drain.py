@@ -6,15 +6,17 @@ import asyncio
 import random
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pandas as pd
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from btc_platform.broker.publisher import TradePublisher
 from btc_platform.candles import candles_from_trades
-from btc_platform.drain import drain
+from btc_platform.drain import GROUP_ID, drain
 from btc_platform.ingest.csv_replay import replay_csv
 from btc_platform.ingest.synthetic import synthetic_trades
 from btc_platform_tests.conftest import shared_file
@@ -85,6 +87,25 @@ def test_drain_is_consistent_idempotent_and_resumable(broker, topics, tmp_path) 
     assert query(store, "SELECT * FROM kafka_offsets").values.tolist() == [
         [topics.trades, 0, len(trades)]
     ]
+
+
+def test_a_drain_ends_once_caught_up_and_leaves_its_position_in_kafka(
+    broker, topics, tmp_path
+) -> None:
+    trades = messy_trades(500)
+    publish_trades(trades, broker.bootstrap, topics, tmp_path)
+    store = tmp_path / "offline.duckdb"
+    pool = ThreadPoolExecutor(max_workers=1)
+    # Caught up with the high watermark ends it, not a poll that brings nothing for idle_ms.
+    running = pool.submit(drain, broker.bootstrap, store, topics.trades, 60, idle_ms=120_000)
+    result = running.result(timeout=60)
+    pool.shutdown()
+    assert (result.messages, result.offsets) == (len(trades), {0: len(trades)})
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=GROUP_ID)
+    try:  # the last batch's offsets are committed before the drain returns
+        assert consumer.committed(TopicPartition(topics.trades, 0)) == len(trades)
+    finally:
+        consumer.close()
 
 
 @pytest.mark.slow

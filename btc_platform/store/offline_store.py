@@ -61,9 +61,9 @@ def write_batch(
     connection.execute("BEGIN TRANSACTION")
     try:
         rejected = decode_batch(connection, payloads)
-        before = _count(connection)
-        connection.execute(f"INSERT INTO trades SELECT * FROM {BATCH_TABLE} ON CONFLICT DO NOTHING")
-        added = _count(connection) - before
+        added = scalar(
+            connection, f"INSERT INTO trades SELECT * FROM {BATCH_TABLE} ON CONFLICT DO NOTHING"
+        )  # the number of rows inserted
         firsts = connection.execute(
             f"SELECT pair, min(ts) FROM {BATCH_TABLE} GROUP BY pair"
         ).fetchall()
@@ -75,7 +75,7 @@ def write_batch(
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    return BatchResult(len(payloads) - len(rejected), added, written, rejected)
+    return BatchResult(len(payloads) - len(rejected), int(added), written, rejected)
 
 
 def store_offsets(
@@ -93,10 +93,6 @@ def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None 
     """The first column of the first row, or None (reading the result to its end)."""
     rows = connection.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
-
-
-def _count(connection: duckdb.DuckDBPyConnection) -> int:
-    return scalar(connection, "SELECT count(*) FROM trades")
 
 
 def _refresh_candles(
