@@ -200,9 +200,10 @@ def _commit_for_monitoring(
         else:
             consumer.commit_async(commits, callback=_log_commit_failure)
     except KafkaError as error:
-        log.debug("kafka offset commit failed", error=type(error).__name__)
+        _log_commit_failure(commits, error)
 
 
 def _log_commit_failure(offsets: dict, response: object) -> None:
+    """The commit's outcome, from `commit` or `commit_async`'s callback: logged if it failed."""
     if isinstance(response, Exception):
         log.debug("kafka offset commit failed", error=type(response).__name__)

@@ -20,8 +20,7 @@ def tune_garbage_collector() -> None:
     exists at start-up (modules, classes) out of every later collection.
     """
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
+    _collect_young_less_often()
 
 
 @contextmanager
@@ -38,9 +37,13 @@ def pipelined_throughput(
     """
     previous_interval, previous_thresholds = sys.getswitchinterval(), gc.get_threshold()
     sys.setswitchinterval(switch_interval_seconds)
-    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *previous_thresholds[1:])
+    _collect_young_less_often()
     try:
         yield
     finally:
         sys.setswitchinterval(previous_interval)
         gc.set_threshold(*previous_thresholds)
+
+
+def _collect_young_less_often() -> None:
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])

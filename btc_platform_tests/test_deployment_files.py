@@ -14,10 +14,7 @@ from click.testing import CliRunner
 from btc_platform.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {
-    "redpanda",
-    "redpanda-console",
-    "postgres",
+PLATFORM_SERVICES = {  # run from the platform's own image
     "mlflow",
     "topics",
     "ingest",
@@ -25,6 +22,7 @@ SERVICES = {
     "dagster-daemon",
     "predictor",
 }
+SERVICES = {"redpanda", "redpanda-console", "postgres", *PLATFORM_SERVICES}
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +43,7 @@ def test_the_compose_file_names_every_service_and_only_declared_volumes(compose)
             else:
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
     platform = [n for n, s in services.items() if s.get("image") == "btc-platform:latest"]
-    assert set(platform) == {
-        "mlflow",
-        "topics",
-        "ingest",
-        "dagster-webserver",
-        "dagster-daemon",
-        "predictor",
-    }
+    assert set(platform) == PLATFORM_SERVICES
     assert services["dagster-webserver"]["environment"]["BTC_KAFKA_BOOTSTRAP"] == "redpanda:9092"
     assert services["predictor"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
 

@@ -13,6 +13,7 @@ exactly what is wrong.
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 
 import duckdb
@@ -47,6 +48,7 @@ WIRE_PARSING = pa_json.ParseOptions(explicit_schema=WIRE_SCHEMA, unexpected_fiel
 # Accepted by Arrow's reader but not by orjson (the referee) anywhere in a message, each
 # with a byte to look for first (a memchr scan, far cheaper than looking for the word).
 NOT_STRICT_JSON = ((b"N", b"NaN"), (b"I", b"Infinity"), (b"[", b"["))
+NOT_STRICT_JSON_PATTERN = "|".join(re.escape(token.decode()) for _, token in NOT_STRICT_JSON)
 
 # Arrow path: every field present with its JSON type (the reader enforced the types).
 # A missing `ord_type` is left to the referee, which defaults it.
@@ -61,8 +63,8 @@ TYPED_FROM_JSON = f"""
 WITH texts AS (SELECT row, try(decode(payload)) AS text FROM batch_payloads),
 parsed AS (
     SELECT row, TRY_CAST(text AS JSON) AS j,
-        -- what DuckDB's parser accepts but orjson does not (NaN, nesting orjson limits)
-        regexp_matches(text, 'NaN|Infinity|\\[')
+        -- what DuckDB's parser accepts but orjson does not (as on the Arrow path)
+        regexp_matches(text, '{NOT_STRICT_JSON_PATTERN}')
             OR strlen(text) - strlen(replace(text, '{{', '')) > 1 AS lenient
     FROM texts
 ),
