@@ -11,7 +11,7 @@ import numpy as np
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from btc_platform.features.indicators import FEATURES
+from btc_platform.features.compute import FEATURES
 
 booster = mlflow.xgboost.load_model(os.environ["MODEL_URI"]).get_booster()
 row = np.full((1, len(FEATURES.columns)), 0.5)

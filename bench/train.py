@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from btc_platform.features.indicators import FEATURES, compute_features
+from btc_platform.features.compute import FEATURES, compute_features
 from btc_platform.logs import configure_logging
 from btc_platform.runtime import tune_garbage_collector
 from btc_platform.tracking.mlflow_setup import ModelStore

@@ -1,8 +1,10 @@
 """OHLC candles from trades, by event time: the one candle code path (drain, import, live).
 
 A candle covers [window_start, window_start + interval). Open and close are the first and
-last trade by (ts, trade_id); `vwap` is the volume-weighted price. A window without trades
-between two with trades is explicit: `trade_count` 0, volume 0, OHLC = the previous close.
+last trade by (ts, trade_id); `vwap` is the volume-weighted price; `buy_volume` and
+`buy_count` are the volume and number of trades whose aggressor bought (order flow). A
+window without trades between two with trades is explicit: `trade_count` 0, volume 0, OHLC =
+the previous close.
 A candle is final once the pair's watermark (its newest trade time) has passed its end
 plus a grace period; until then late trades may still change it.
 """
@@ -27,8 +29,12 @@ CANDLE_COLUMNS = [
     "trade_count",
     "vwap",
     "final",
+    "buy_volume",
+    "buy_count",
 ]
 DEFAULT_GRACE = timedelta(seconds=10)
+# What the candle query reads of each trade.
+CANDLE_TRADE_COLUMNS = ("pair", "trade_id", "ts", "price", "qty", "side")
 
 
 def window_start(ts: pd.Series, interval_seconds: int) -> pd.Series:
@@ -40,7 +46,9 @@ WITH agg AS (
     SELECT pair, time_bucket(to_seconds({interval}), ts, TIMESTAMP '1970-01-01') AS window_start,
            first(price ORDER BY ts, trade_id) AS open, max(price) AS high, min(price) AS low,
            last(price ORDER BY ts, trade_id) AS close, sum(qty) AS volume,
-           count(*) AS trade_count, sum(price * qty) / sum(qty) AS vwap, max(ts) AS newest
+           count(*) AS trade_count, sum(price * qty) / sum(qty) AS vwap, max(ts) AS newest,
+           coalesce(sum(qty) FILTER (WHERE side = 'buy'), 0.0) AS buy_volume,
+           count(*) FILTER (WHERE side = 'buy') AS buy_count
     FROM {trades} GROUP BY ALL
 ), span AS (
     SELECT a.pair, least(min(a.window_start), any_value(b.grid_start)) AS lo,
@@ -53,7 +61,7 @@ WITH agg AS (
     FROM span
 ), joined AS (
     SELECT g.pair, g.window_start, g.watermark, a.open, a.high, a.low, a.close, a.volume,
-           a.trade_count, a.vwap,
+           a.trade_count, a.vwap, a.buy_volume, a.buy_count,
            coalesce(last_value(a.close IGNORE NULLS) OVER (
                PARTITION BY g.pair ORDER BY g.window_start
                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), g.previous_close) AS carried
@@ -64,7 +72,8 @@ SELECT pair, {interval} AS interval_seconds, window_start,
        coalesce(low, carried) AS low, coalesce(close, carried) AS close,
        coalesce(volume, 0.0) AS volume, coalesce(trade_count, 0) AS trade_count,
        coalesce(vwap, carried) AS vwap,
-       window_start + to_seconds({interval} + {grace_seconds}) <= watermark AS final
+       window_start + to_seconds({interval} + {grace_seconds}) <= watermark AS final,
+       coalesce(buy_volume, 0.0) AS buy_volume, coalesce(buy_count, 0) AS buy_count
 FROM joined
 WHERE carried IS NOT NULL
 ORDER BY pair, window_start
@@ -74,7 +83,7 @@ ORDER BY pair, window_start
 def candle_sql(
     trades: str, bounds: str, interval_seconds: int, grace: timedelta = DEFAULT_GRACE
 ) -> str:
-    """The candle query over relations `trades` (pair, trade_id, ts, price, qty) and `bounds`
+    """The candle query over relations `trades` (pair, trade_id, ts, price, qty, side) and `bounds`
     (pair, grid_start, grid_end, previous_close: where each pair's grid of windows starts and
     ends, and the close carried into leading empty windows; NULLs: the trades decide)."""
     return CANDLE_SQL.format(
@@ -97,7 +106,7 @@ def candles_from_trades(
     """Candles for every window from each pair's first trade window (or `since`) to its last
     (or `until`); leading empty windows carry `previous_close`.
 
-    `trades` has columns pair, trade_id, ts (naive UTC), price, qty, and must hold the pair's
+    `trades` has columns pair, trade_id, ts (naive UTC), price, qty, side, and must hold the pair's
     newest trade: its time is the watermark that makes a candle `final`. Runs `CANDLE_SQL`
     (the query the offline store runs) on an in-memory DuckDB.
     """
@@ -120,7 +129,7 @@ def candles_from_trades(
             ),
         }
     )
-    frame = trades[["pair", "trade_id", "ts", "price", "qty"]]
+    frame = trades[list(CANDLE_TRADE_COLUMNS)]
     with duckdb.connect() as connection:
         connection.register("trades_frame", frame)
         connection.register("bounds_frame", bounds)
@@ -167,6 +176,12 @@ def resample_candles(candles: pd.DataFrame, interval_seconds: int) -> pd.DataFra
     notional = ordered["vwap"] * ordered["volume"]
     grouped = ordered.assign(coarse=coarse, notional=notional).groupby(["pair", "coarse"])
     result = _ohlcv(grouped, ("open", "high", "low", "close"), "volume", ("trade_count", "sum"))
+    # Counts and order flow are unknown (NULL) for a coarse window when any fine one lacks them.
+    counted = ["trade_count", "buy_volume", "buy_count"]
+    sums = grouped[counted[1:]].sum().reset_index(drop=True)
+    result[counted[1:]] = sums
+    unknown = ordered[counted].isna().groupby([ordered["pair"], coarse]).any()
+    result[counted] = result[counted].mask(unknown.reset_index(drop=True))
     result = result.rename(columns={"coarse": "window_start"})
     result.insert(1, "interval_seconds", interval_seconds)
     coarse_ends = result["window_start"] + pd.Timedelta(seconds=interval_seconds)

@@ -49,7 +49,7 @@ def market_candles(
             "vwap": (open_ + close) / 2,
             "final": True,
         }
-    )[CANDLE_COLUMNS]
+    ).reindex(columns=CANDLE_COLUMNS)
 
 
 def store_candles(path: Path, candles: pd.DataFrame) -> None:

@@ -13,10 +13,13 @@ T0 = datetime(2026, 1, 1, 12, 0)
 
 
 def trades(*rows: tuple[str, int, float, float, float]) -> pd.DataFrame:
-    """(pair, trade_id, seconds after T0, price, qty)."""
+    """(pair, trade_id, seconds after T0, price, qty); even ids are buys, odd ones sells."""
     return pd.DataFrame(
-        [(p, i, T0 + timedelta(seconds=s), price, qty) for p, i, s, price, qty in rows],
-        columns=["pair", "trade_id", "ts", "price", "qty"],
+        [
+            (p, i, T0 + timedelta(seconds=s), price, qty, "buy" if i % 2 == 0 else "sell")
+            for p, i, s, price, qty in rows
+        ],
+        columns=["pair", "trade_id", "ts", "price", "qty", "side"],
     )
 
 
@@ -31,7 +34,16 @@ def test_ohlcv_by_event_time_with_an_explicit_empty_minute() -> None:
     minute = pd.Timedelta("1min")
 
     def row(
-        m: int, o: float, h: float, low: float, c: float, v: float, n: int, w: float, final: bool
+        m: int,
+        o: float,
+        h: float,
+        low: float,
+        c: float,
+        v: float,
+        n: int,
+        w: float,
+        final: bool,
+        bought: tuple[float, int],
     ) -> dict:
         return {
             "pair": "BTC/USD",
@@ -45,14 +57,17 @@ def test_ohlcv_by_event_time_with_an_explicit_empty_minute() -> None:
             "trade_count": n,
             "vwap": w,
             "final": final,
+            "buy_volume": bought[0],
+            "buy_count": bought[1],
         }
 
     assert candles.to_dict("records") == [
-        row(0, 100.0, 104.0, 100.0, 101.0, 4.0, 3, (200 + 104 + 101) / 4, True),
-        row(1, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0, True),  # no trades: explicit
+        # id 2 (1.0 at 104) bought; ids 1 and 3 sold
+        row(0, 100.0, 104.0, 100.0, 101.0, 4.0, 3, (200 + 104 + 101) / 4, True, (1.0, 1)),
+        row(1, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0, True, (0.0, 0)),  # no trades: explicit
         # watermark 12:03:05 < 12:03:00 + 10 s grace: the last two may still change
-        row(2, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0, False),
-        row(3, 99.0, 99.0, 99.0, 99.0, 4.0, 1, 99.0, False),
+        row(2, 101.0, 101.0, 101.0, 101.0, 0.0, 0, 101.0, False, (0.0, 0)),
+        row(3, 99.0, 99.0, 99.0, 99.0, 4.0, 1, 99.0, False, (4.0, 1)),
     ]
 
 
@@ -86,3 +101,16 @@ def test_resampled_candles_equal_candles_built_directly(coarse: int) -> None:
     pd.testing.assert_frame_equal(
         resampled.reset_index(drop=True), direct.reset_index(drop=True), check_dtype=False
     )
+
+
+def test_resampling_keeps_unknown_counts_and_order_flow_unknown() -> None:
+    """Imported candles have no trade count nor order flow: coarse ones must not invent 0."""
+    fine = candles_from_trades(
+        trades(("BTC/USD", 1, 1.0, 100.0, 1.0), ("BTC/USD", 2, 610.0, 101.0, 1.0)), 60
+    )
+    imported = fine.copy()
+    imported.loc[:4, ["trade_count", "buy_volume", "buy_count"]] = None
+    coarse = resample_candles(imported, 300)
+    assert coarse[["trade_count", "buy_volume", "buy_count"]].iloc[0].isna().all()
+    assert coarse[["trade_count", "buy_volume", "buy_count"]].iloc[1].tolist() == [0, 0.0, 0]
+    assert coarse["volume"].tolist()[:2] == [1.0, 0.0]

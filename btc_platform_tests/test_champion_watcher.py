@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from mlflow.tracking import MlflowClient
 
-from btc_platform.features.indicators import FEATURES, compute_features
+from btc_platform.features.compute import CANDLE_FEATURES, FEATURES, compute_features
 from btc_platform.retrain import train_candidate
 from btc_platform.serving.champion import ChampionWatcher
 from btc_platform.tracking.mlflow_setup import ModelStore
@@ -23,8 +23,9 @@ QUICK = SearchSpace(n_estimators=(20, 20))
 
 
 def registered(settings, seed: int) -> str:
-    candles = market_candles(900, seed=seed)
-    dataset = build_training_set(compute_features(candles, 60), candles, FEATURES, "BTC/USD", 60, 5)
+    candles = market_candles(FEATURES.warmup_candles + 1_000, seed=seed)
+    features = compute_features(candles, 60)
+    dataset = build_training_set(features, candles, CANDLE_FEATURES, "BTC/USD", 60, 5)
     config = TrainingConfig(trials=1, cv_folds=2, seed=seed, space=QUICK)
     return train_candidate(ModelStore.of(settings), dataset, config).version
 

@@ -136,6 +136,12 @@ def test_the_drain_job_turns_served_predictions_into_live_accuracy(settings, top
     assert drained.metadata["rows_added"].value == 10
     [accuracy] = result.asset_materializations_for_node("live_accuracy")
     assert accuracy.metadata["by_version"].value == {
-        "7": {"predictions": 10, "mae_skill": 0.0, "band_coverage": 0.0}
+        "7": {
+            "predictions": 10,
+            "mae_skill": 0.0,
+            "band_coverage": 0.0,
+            "band_skill_vs_vol_scaled": None,  # an old-style record: no baseline band in it
+            "band_scale": None,
+        }
     }
     assert accuracy.metadata["plot"].value.startswith("![live accuracy](data:image/png;base64,")

@@ -7,6 +7,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from btc_platform.defs.definitions import build_definitions
+from btc_platform.features.compute import FEATURES
 from btc_platform.settings import load_settings
 from btc_platform.tracking.registry import CHAMPION
 from btc_platform_tests.candle_factory import market_candles, store_candles
@@ -38,20 +39,25 @@ def metadata(result: dg.ExecuteInProcessResult, node: str) -> dict:
 
 
 def test_the_retrain_job_trains_registers_and_promotes(settings):
-    store_candles(settings.offline_store, market_candles(4_000, seed=21, autocorrelation=0.5))
+    store_candles(settings.offline_store, market_candles(5_000, seed=21, autocorrelation=0.5))
     defs = build_definitions(settings)
     result = run_retrain(defs, BUDGET)
     assert result.success
 
-    assert metadata(result, "features")["rows_added"] == 4_000 - 400
-    assert metadata(result, "training_set")["dataset.rows"] == str(4_000 - 400 - 5)
+    warmup = FEATURES.warmup_candles
+    assert metadata(result, "features")["rows_added"] == 5_000 - warmup
+    assert metadata(result, "training_set")["dataset.rows"] == str(5_000 - warmup - 5)
     model = metadata(result, "price_model")
     assert model["model_version"] == "btc-price v1"
     assert model["pinball_loss_skill"] > 0.01
-    assert "the p10-p90 band beats the static-quantile band" in model["verdict"]
+    assert model["pinball_skill_static"] > model["pinball_skill_vol_scaled"] > 0.01
+    assert "the p10-p90 band beats every baseline" in model["verdict"]
+    assert model["median_guard"].startswith("p50 kept at")
     decision = metadata(result, "champion")
     assert decision["promoted"] is True
-    assert decision["reason"] == "beats the baseline; no champion yet"
+    assert decision["reason"] == "beats the baselines; no champion yet"
+    assert decision["baseline"] == "vol_scaled"
+    assert float(decision["skill_vs_vol_scaled"]) > 0.01
     candidate = result.output_for_node("price_model")
     champion = MlflowClient().get_model_version_by_alias(settings.model_name, CHAMPION)
     assert str(champion.version) == candidate.version == "1"
@@ -63,7 +69,7 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     # A budget too small to compete: registered as v2, recorded, champion unchanged.
     weak = run_retrain(
         defs,
-        {"trials": 1, "n_estimators": [40, 40], "max_depth": [2, 2], "learning_rate": [0.05, 0.05]},
+        {"trials": 1, "n_estimators": [5, 5], "max_depth": [2, 2], "learning_rate": [0.02, 0.02]},
     )
     assert weak.success
     assert metadata(weak, "features")["rows_added"] == 0
@@ -75,7 +81,7 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
 
 
 def test_a_bad_search_space_from_the_launchpad_fails_with_its_name(settings):
-    store_candles(settings.offline_store, market_candles(1_000, seed=2))
+    store_candles(settings.offline_store, market_candles(FEATURES.warmup_candles + 1_000, seed=2))
     result = run_retrain(build_definitions(settings), {"trials": 1, "max_depth": [6, 2]})
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]

@@ -80,7 +80,7 @@ def test_drain_is_consistent_idempotent_and_resumable(broker, topics, tmp_path) 
     assert list(zip(stored["pair"], stored["trade_id"], stored["price"], strict=True)) == [
         (t.pair, t.trade_id, t.price) for t in unique
     ]
-    clean = candles_from_trades(stored[["pair", "trade_id", "ts", "price", "qty"]], 60)
+    clean = candles_from_trades(stored[["pair", "trade_id", "ts", "price", "qty", "side"]], 60)
     pd.testing.assert_frame_equal(
         candles_table(store).reset_index(drop=True), clean, check_dtype=False
     )

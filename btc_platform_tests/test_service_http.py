@@ -19,9 +19,9 @@ import pytest
 
 from btc_platform.broker.topics import Topics
 from btc_platform.drain import drain
-from btc_platform.features.indicators import FEATURES
+from btc_platform.features.compute import FEATURES
 from btc_platform.retrain import train_candidate
-from btc_platform.serving.runtime import HISTORY
+from btc_platform.serving.runtime import HISTORY, REPLAYED
 from btc_platform.settings import load_settings
 from btc_platform.store.feature_store import refresh_features
 from btc_platform.store.offline_store import open_store
@@ -104,7 +104,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
     monkeypatch.setenv("BTC_KAFKA_BOOTSTRAP", own_broker.bootstrap)
     settings = load_settings()
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
-    trades = market(end - timedelta(hours=7, minutes=30), end)
+    trades = market(end - timedelta(hours=(HISTORY + 60) / 60), end)
     publish_trades(own_broker.bootstrap, Topics(), tmp_path / "spool.jsonl", trades)
     drain(own_broker.bootstrap, settings.offline_store, "trades", 60)
 
@@ -156,8 +156,9 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
                 recent = (
                     connection.execute(
                         "SELECT strftime(window_start, '%Y-%m-%dT%H:%M:%SZ') AS window_start,"
-                        " open, high, low, close, volume FROM candles WHERE final"
-                        " ORDER BY window_start DESC LIMIT 450"
+                        " open, high, low, close, volume, trade_count, buy_volume, buy_count"
+                        " FROM candles WHERE final ORDER BY window_start DESC LIMIT ?",
+                        [FEATURES.warmup_candles + 50],
                     )
                     .df()
                     .iloc[::-1]
@@ -165,21 +166,32 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             own = client.predict_candles(pair="BTC/USD", candles=recent.to_dict("records"))
             assert own["as_of"] == answer["as_of"]
             assert own["predicted_return"] == pytest.approx(answer["predicted_return"], rel=1e-6)
+            # the same band: the live calibration's scale applies to the client's candles too
+            assert own["band_scale"] == answer["band_scale"]
+            assert own["band_low"] == pytest.approx(answer["band_low"], rel=1e-9)
 
             card = httpx.get(f"{url}/model", timeout=10).json()
-            assert (card["version"], card["feature_set"]) == (first, "ta-core/v1")
-            assert "pinball_loss_skill" in card["holdout_metrics"]
+            # candles built from trades carry order flow: the model uses it
+            assert (card["version"], card["feature_set"]) == (first, "trade-flow/v2")
+            skills = ("pinball_loss_skill", "pinball_skill_vol_scaled", "pinball_skill_static")
+            assert set(skills) <= set(card["holdout_metrics"])
+            calibration = card["live_calibration"]["BTC/USD"]
+            assert calibration["band_scale"] == answer["band_scale"]
+            assert calibration["outcomes"] > 100  # replayed over the live history
+            assert card["median_guard"].startswith("p50 ")
 
         # The dashboard: its numbers, then the page rendered by a headless Chromium.
         board = httpx.get(f"{url}/dashboard/data", timeout=30).json()
         with open_store(settings.offline_store) as connection:
             final = connection.execute("SELECT count(*) FROM candles WHERE final").fetchall()[0][0]
-        forecasts = min(final, HISTORY) - FEATURES.warmup_candles  # one per close past warm-up
+        # one per close past warm-up, the most recent REPLAYED of them
+        forecasts = min(min(final, HISTORY) - FEATURES.warmup_candles, REPLAYED)
         assert board["model_version"] == first
         assert len(board["candles"]) == 120 and len(board["forecasts"]) == forecasts
         assert board["candles"][-1]["close"] == pytest.approx(last_close)
         assert board["live"]["outcomes"] == forecasts - 5  # those whose horizon has passed
         assert 0 <= board["live"]["band_coverage"] <= 1
+        assert board["calibration"]["band_scale"] == pytest.approx(answer["band_scale"])
         check_dashboard_in_chromium(url, first, last_close, forecasts)
 
         # Bad input: 400 naming the field, never a 500.
@@ -200,7 +212,21 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             timeout=10,
         )
         assert few.status_code == 400
-        assert few.json()["error"].startswith("candles: need at least 401 consecutive candles")
+        assert few.json()["error"].startswith(
+            f"candles: need at least {FEATURES.warmup_candles + 1} consecutive candles"
+        )
+        no_flow = httpx.post(
+            f"{url}/predict_candles",
+            json={
+                "pair": "BTC/USD",
+                "candles": recent.drop(columns=["buy_volume"]).to_dict("records"),
+            },
+            timeout=10,
+        )
+        assert no_flow.status_code == 400
+        assert no_flow.json()["error"].startswith(
+            "candles[0].buy_volume: the champion uses order flow (feature set trade-flow/v2)"
+        )
         broken = recent.to_dict("records")
         broken[3]["low"] = broken[3]["high"] * 2
         bad_candle = httpx.post(
@@ -245,7 +271,13 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             "predicted_return",
             "band_low",
             "band_high",
+            "band_scale",
+            "realized_vol",
+            "vol_baseline_low",
+            "vol_baseline_high",
+            "origin",
         } <= set(logged[0])
+        assert {record["origin"] for record in logged} == {"live", "candles"}
         assert len({record["id"] for record in logged}) == len(logged)
     finally:
         server.send_signal(signal.SIGINT)

@@ -8,18 +8,25 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from btc_platform.candles import candles_from_trades
 from btc_platform.drain import drain
-from btc_platform.features.indicators import FEATURES, compute_features
-from btc_platform.serving.live_candles import PairCandles
-from btc_platform.serving.runtime import LiveRuntime, Unavailable
+from btc_platform.features.compute import FEATURES, compute_features, feature_set_for
+from btc_platform.serving.champion import ServedModel
+from btc_platform.serving.live_candles import LIVE_CANDLE_COLUMNS, PairCandles
+from btc_platform.serving.runtime import HISTORY, REPLAYED, LiveRuntime, Unavailable
 from btc_platform.serving.trade_follower import decode
 from btc_platform.settings import load_settings
 from btc_platform.store.feature_store import read_features, refresh_features
 from btc_platform.store.offline_store import open_store
+from btc_platform.training.config import TrainingConfig
+from btc_platform.training.dataset import build_training_set
+from btc_platform.training.search_space import SearchSpace
+from btc_platform.training.trainer import train
 from btc_platform_tests.polling import wait_until
 from btc_platform_tests.serving_helpers import market, publish_trades
 
@@ -28,7 +35,6 @@ HOLD_WRITE_LOCK = (
     "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
     "time.sleep(4); c.close()"
 )
-OHLCV = ["window_start", "open", "high", "low", "close", "volume"]
 
 
 @pytest.fixture
@@ -37,17 +43,21 @@ def settings(model_settings, broker, monkeypatch):
     return load_settings()
 
 
+# More final candles than the warm-up needs, and more than the live state keeps.
+HOURS = (HISTORY + 60) / 60
+
+
 @pytest.fixture(scope="module")
 def trades():
-    """~7.5 hours of market up to a minute ago: more final candles than the warm-up needs."""
+    """A day of market up to a minute ago."""
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
-    return market(end - timedelta(hours=7, minutes=30), end)
+    return market(end - timedelta(hours=HOURS), end)
 
 
 def offline_candles(settings) -> pd.DataFrame:
     with open_store(settings.offline_store) as connection:
         return connection.execute(
-            "SELECT window_start, open, high, low, close, volume FROM candles"
+            f"SELECT {', '.join(LIVE_CANDLE_COLUMNS)} FROM candles"
             " WHERE pair = ? AND final ORDER BY window_start",
             [PAIR],
         ).df()
@@ -141,7 +151,7 @@ def test_a_restart_warms_up_from_the_store_and_hands_over_to_kafka(
 
 def test_stale_features_and_unknown_pairs_are_refused(settings, topics, tmp_path):
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
-    old = market(end - timedelta(hours=7, minutes=30), end, seed=5)
+    old = market(end - timedelta(hours=HOURS), end, seed=5)
     publish_trades(settings.kafka_bootstrap, topics, tmp_path / "spool.jsonl", old)
     runtime = started(settings, topics)
     try:
@@ -172,7 +182,8 @@ def test_too_little_history_is_unavailable_with_the_count(settings, topics, tmp_
             lambda: len(getattr(runtime.candles.get(PAIR), "final", ())) >= 25, 60, "candles"
         )
         with pytest.raises(
-            Unavailable, match=r"not enough live history for BTC/USD yet: \d+ of 401"
+            Unavailable,
+            match=rf"not enough live history for BTC/USD yet: \d+ of {FEATURES.warmup_candles + 1}",
         ):
             runtime.predict(PAIR)
     finally:
@@ -206,9 +217,52 @@ def test_warm_up_waits_for_a_writer_to_release_the_store(settings, topics, trade
 
 def test_a_trade_sent_twice_in_one_batch_counts_once():
     trades = market(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, 0, 10, tzinfo=UTC))
-    frame, _ = decode([t.to_json() for t in trades])
+    frame, _ = decode([t.to_json() for t in trades], duckdb.connect())
     once, twice = PairCandles(PAIR, 60, 100), PairCandles(PAIR, 60, 100)
     once.add(frame)
     twice.add(pd.concat([frame, frame.iloc[: len(frame) // 2]], ignore_index=True))
     pd.testing.assert_frame_equal(once.candles(), twice.candles())
     assert len(once.final) >= 8
+
+
+@pytest.fixture(scope="module")
+def quick_model() -> ServedModel:
+    """A champion trained in-process on the synthetic market's own candles."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    history = market(start, start + timedelta(hours=HOURS + 12), seed=9)
+    frame, _ = decode([t.to_json() for t in history], duckdb.connect())
+    candles = candles_from_trades(frame, 60)
+    candles = candles[candles["final"]]
+    features = compute_features(candles, 60)
+    dataset = build_training_set(features, candles, feature_set_for(features), PAIR, 60, 5)
+    config = TrainingConfig(trials=1, cv_folds=2, space=SearchSpace(n_estimators=(30, 30)))
+    forecaster = train(dataset, config).forecaster
+    return ServedModel("btc-price", "1", forecaster.bind(FEATURES.columns))
+
+
+def test_a_backlog_in_one_batch_gives_what_one_poll_at_a_time_gives(settings, quick_model):
+    """The bulk catch-up (a backlog handed on at once) and the per-candle path agree:
+    candles, features, forecasts and the live calibration."""
+    end = datetime(2026, 3, 2, tzinfo=UTC)
+    trades = market(end - timedelta(hours=HOURS), end, seed=9)
+    frame, _ = decode([t.to_json() for t in trades], duckdb.connect())
+    runtimes = []
+    for batches in (1, 400):
+        runtime = LiveRuntime(settings)
+        runtime.candles[PAIR] = PairCandles(PAIR, 60, HISTORY)
+        runtime.champion.current = quick_model
+        for part in np.array_split(np.arange(len(frame)), batches):
+            runtime.on_trades(frame.iloc[part])
+        runtimes.append(runtime)
+    bulk, polled = runtimes
+    pd.testing.assert_frame_equal(bulk.candles[PAIR].candles(), polled.candles[PAIR].candles())
+    np.testing.assert_allclose(
+        bulk.latest[PAIR].values, polled.latest[PAIR].values, rtol=1e-9, atol=1e-9
+    )
+    b, p = bulk.forecasts[PAIR], polled.forecasts[PAIR]
+    assert len(b.recent) == len(p.recent) == REPLAYED
+    for one, other in zip(b.recent, p.recent, strict=True):
+        assert one.point.as_of == other.point.as_of
+        np.testing.assert_allclose(one.quantiles, other.quantiles, rtol=1e-9)
+    assert b.calibration.theta == pytest.approx(p.calibration.theta, abs=1e-12)
+    assert b.calibration.outcomes > 0

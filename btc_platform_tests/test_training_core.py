@@ -1,4 +1,5 @@
-"""Training core: target, splits and purge, metrics, baselines, the gate, determinism."""
+"""Training core: targets, splits and purge, the p50 guard, the forecaster end to end,
+determinism."""
 
 from __future__ import annotations
 
@@ -6,25 +7,37 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from btc_platform.features.indicators import FEATURES, compute_features
-from btc_platform.training.baselines import baseline_quantiles
+from btc_platform.features.compute import CANDLE_FEATURES, compute_features
+from btc_platform.features.segments import OUTAGE_WINDOWS
 from btc_platform.training.config import TrainingConfig
-from btc_platform.training.dataset import build_training_set, forward_log_return
-from btc_platform.training.evaluation import Evaluation
-from btc_platform.training.metrics import pinball_loss, score, skill
-from btc_platform.training.promotion import ChampionScore, decide
+from btc_platform.training.dataset import (
+    build_training_set,
+    forward_log_return,
+    forward_variance,
+)
+from btc_platform.training.forecaster import Forecaster
+from btc_platform.training.median_guard import choose_median_shrink, diebold_mariano_t
 from btc_platform.training.search_space import SearchSpace
 from btc_platform.training.splits import holdout_split, walk_forward_folds
 from btc_platform.training.trainer import train
 from btc_platform_tests.candle_factory import market_candles
 
 
-def candles_with_closes(closes: list[float]) -> pd.DataFrame:
-    return pd.DataFrame(
+def candles_with_closes(closes: list[float], trade_count: list[int] | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(
         {
             "window_start": pd.date_range("2025-01-01", periods=len(closes), freq="60s"),
             "close": closes,
         }
+    )
+    if trade_count is not None:
+        frame["trade_count"] = trade_count
+    return frame
+
+
+def dataset_of(candles: pd.DataFrame, horizon_minutes: int = 5):
+    return build_training_set(
+        compute_features(candles, 60), candles, CANDLE_FEATURES, "BTC/USD", 60, horizon_minutes
     )
 
 
@@ -37,11 +50,36 @@ def test_target_is_the_forward_log_return_over_the_horizon():
     assert target.iloc[3:].isna().all()
 
 
+def test_forward_variance_sums_the_squared_one_candle_returns_over_the_horizon():
+    closes = [100.0, 101.0, 99.0, 102.0, 102.0]
+    variance = forward_variance(candles_with_closes(closes), horizon_minutes=2, interval_seconds=60)
+    steps = np.diff(np.log(closes))
+    np.testing.assert_allclose(
+        variance.to_numpy()[:3],
+        [steps[0] ** 2 + steps[1] ** 2, steps[1] ** 2 + steps[2] ** 2, steps[2] ** 2 + 0.0],
+        rtol=1e-12,
+    )
+    assert variance.iloc[3:].isna().all()
+
+
 def test_a_missing_candle_gives_no_target_rather_than_a_wrong_one():
     candles = candles_with_closes([100.0, 101.0, 102.0, 103.0]).drop(index=2)
     target = forward_log_return(candles, horizon_minutes=2, interval_seconds=60)
     assert np.isnan(target.iloc[0])  # 00:02 is missing
     assert target.iloc[1] == pytest.approx(np.log(103 / 101))
+    assert forward_variance(candles, 2, 60).isna().iloc[:2].all()
+
+
+def test_no_target_reaches_into_an_outage():
+    """A row whose horizon ends in a run of empty windows has no target: its close there
+    only carries the last trade's price forward."""
+    closes = [100.0, 101.0] + [101.0] * OUTAGE_WINDOWS + [105.0]
+    counts = [5, 5] + [0] * OUTAGE_WINDOWS + [5]
+    target = forward_log_return(candles_with_closes(closes, counts), 2, 60)
+    assert target.iloc[:2].isna().all()
+    quiet_counts = [5, 5] + [0] * (OUTAGE_WINDOWS - 1) + [5]  # one empty window fewer: a quiet
+    quiet = forward_log_return(candles_with_closes(closes[:-1], quiet_counts), 2, 60)
+    assert quiet.iloc[1] == 0.0  # market, whose price did not move
 
 
 def test_the_holdout_is_the_most_recent_window_after_a_purge_gap():
@@ -54,10 +92,7 @@ def test_the_holdout_is_the_most_recent_window_after_a_purge_gap():
 @pytest.mark.parametrize("horizon_minutes", [1, 5, 15])
 def test_no_training_target_reaches_into_its_test_window(horizon_minutes):
     """Purge test: a training row's target ends before the first test row's candle closes."""
-    candles = market_candles(1_400, seed=5)
-    dataset = build_training_set(
-        compute_features(candles, 60), candles, FEATURES, "BTC/USD", 60, horizon_minutes
-    )
+    dataset = dataset_of(market_candles(2_400, seed=5), horizon_minutes)
     times = dataset.frame["window_start"]
     horizon = pd.Timedelta(minutes=horizon_minutes)
     splits = [
@@ -72,81 +107,72 @@ def test_no_training_target_reaches_into_its_test_window(horizon_minutes):
     assert starts == sorted(starts) and len(set(starts)) == 4
 
 
-def test_pinball_loss_and_scores_on_known_numbers():
-    actual = np.array([0.001, -0.002])
-    forecast = np.array([[-0.001, 0.0, 0.001], [-0.001, 0.0, 0.001]])
-    # row 1: p10 .1*.002, p50 .5*.001, p90 0; row 2: p10 .9*.001, p50 .5*.002, p90 .1*.003
-    expected = np.mean([0.0002, 0.0005, 0.0, 0.0009, 0.001, 0.0003])
-    assert pinball_loss(actual, forecast) == pytest.approx(expected, rel=1e-12)
-    metrics = score(actual, forecast)
-    assert metrics["mae_bps"] == pytest.approx(15.0)
-    assert metrics["band_coverage"] == 0.5
-    assert metrics["band_width_bps"] == pytest.approx(20.0)
-    assert np.isnan(metrics["directional_accuracy"])  # a median that never moves
-    assert skill(0.8, 1.0) == pytest.approx(0.2)
+def test_the_median_guard_keeps_a_p50_only_where_it_beats_zero_return_significantly():
+    rng = np.random.default_rng(1)
+    actual = [rng.normal(0, 1, 500) for _ in range(3)]
+
+    def forecast(median: np.ndarray) -> np.ndarray:
+        return np.column_stack([median - 1, median, median + 1])
+
+    noise = [(a, forecast(rng.normal(0, 0.5, 500))) for a in actual]
+    guard = choose_median_shrink(noise, lag=5)
+    assert guard.shrink == 0.0 and guard.describe().startswith("p50 set to zero return")
+    signal = [(a, forecast(0.8 * a + rng.normal(0, 0.3, 500))) for a in actual]
+    kept = choose_median_shrink(signal, lag=5)
+    assert kept.shrink == 1.0 and kept.mae_skill > 0.3 and kept.t_stat > 2
+    # a weak signal drowned in noise: shrunk toward zero, not taken at face value
+    weak = [(a, forecast(0.1 * a + rng.normal(0, 1.0, 500))) for a in actual]
+    assert choose_median_shrink(weak, lag=5).shrink < 1.0
 
 
-def test_the_baseline_band_is_the_training_windows_static_quantiles():
-    train_target = np.linspace(-0.01, 0.01, 1_001)
-    baseline = baseline_quantiles(train_target, 3)
-    np.testing.assert_allclose(baseline, [[-0.008, 0.0, 0.008]] * 3, atol=1e-12)
-
-
-def evaluation(model_pinball: float, model_mae: float) -> Evaluation:
-    base = {"pinball_loss": 1.0, "mae_bps": 10.0, "rmse_bps": 14.0}
-    return Evaluation(
-        model=base | {"pinball_loss": model_pinball, "mae_bps": model_mae}, baseline=base
-    )
-
-
-def test_the_first_champion_must_beat_the_baseline_band_and_not_lose_on_the_median():
-    promoted = decide(evaluation(0.9, 10.04), champion=None, tolerance=0.005)
-    assert promoted.promote and promoted.reason == "beats the baseline; no champion yet"
-    worse_band = decide(evaluation(1.0, 9.0), champion=None)
-    assert not worse_band.promote
-    assert worse_band.reason == "pinball loss 1 does not beat the baseline's 1"
-    worse_median = decide(evaluation(0.9, 10.06), champion=None, tolerance=0.005)
-    assert not worse_median.promote
-    assert "p50 MAE 10.06 bps is worse than zero return's 10 bps by more than 0.5%" in (
-        worse_median.reason
-    )
-
-
-def test_a_challenger_must_beat_the_champion_rescored_on_the_same_holdout():
-    better = decide(evaluation(0.9, 10.0), ChampionScore("3", 0.95))
-    assert better.promote and better.reason == "beats the baseline and champion v3 (0.95)"
-    worse = decide(evaluation(0.9, 10.0), ChampionScore("3", 0.85))
-    assert not worse.promote
-    assert worse.reason == "pinball loss 0.9 does not beat champion v3's 0.85 on the same holdout"
-    tags = worse.as_tags()
-    assert tags["promotion.decision"] == "rejected"
-    assert tags["promotion.champion_version"] == "3"
-    assert tags["promotion.champion_pinball"] == "0.85"
-    unscorable = decide(evaluation(0.9, 10.0), ChampionScore("3", None, "uses other features"))
-    assert unscorable.promote
-    assert unscorable.reason == "beats the baseline; champion v3 uses other features"
-
-
-def test_search_space_ranges_are_checked():
-    with pytest.raises(ValueError, match="search space max_depth: need 0 < low <= high"):
-        SearchSpace(max_depth=(6, 2))
-    with pytest.raises(ValueError, match=r"search space subsample: need \[low, high\]"):
-        SearchSpace(subsample=(0.5,))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="search space colsample_bytree: values must be <= 1"):
-        SearchSpace(colsample_bytree=(0.5, 2.0))
+def test_the_diebold_mariano_t_accounts_for_overlapping_horizons():
+    rng = np.random.default_rng(2)
+    gain = np.repeat(rng.normal(0.1, 1, 400), 5)  # each value repeated: 5-row overlap
+    assert diebold_mariano_t(gain, lag=5) < 0.6 * diebold_mariano_t(gain, lag=0)
 
 
 SMALL_SPACE = SearchSpace(n_estimators=(20, 60), max_depth=(2, 4))
 
 
-def test_the_same_seed_gives_the_same_model():
-    candles = market_candles(1_600, seed=11, autocorrelation=0.3)
-    dataset = build_training_set(compute_features(candles, 60), candles, FEATURES, "BTC/USD", 60, 5)
-    config = TrainingConfig(trials=2, seed=7, space=SMALL_SPACE)
-    first, second = train(dataset, config), train(dataset, config)
+@pytest.fixture(scope="module")
+def trained():
+    candles = market_candles(4_000, seed=11, autocorrelation=0.5)
+    dataset = dataset_of(candles)
+    return dataset, train(dataset, TrainingConfig(trials=2, seed=7, space=SMALL_SPACE))
+
+
+def test_the_same_seed_gives_the_same_model(trained):
+    dataset, first = trained
+    second = train(dataset, TrainingConfig(trials=2, seed=7, space=SMALL_SPACE))
     assert first.params == second.params
     np.testing.assert_array_equal(first.holdout_forecast, second.holdout_forecast)
     other = train(dataset, TrainingConfig(trials=2, seed=8, space=SMALL_SPACE))
-    assert other.params != first.params
+    # the first trial is the space's starting point; the next one is the seed's own
+    assert other.trials[0].params == first.trials[0].params == SMALL_SPACE.starting_point()
+    assert other.trials[1].params != first.trials[1].params
     # quantiles never cross
     assert (np.diff(first.holdout_forecast, axis=1) >= 0).all()
+
+
+def test_a_planted_autocorrelation_is_kept_in_the_p50_and_the_band_beats_both_baselines(trained):
+    _, model = trained
+    assert model.forecaster.median_shrink > 0
+    skills = model.evaluation.skills
+    assert skills["mae_bps_skill"] > 0.01
+    assert skills["pinball_skill_vol_scaled"] > 0 and skills["pinball_skill_static"] > 0
+    assert 0.7 < model.evaluation.model["band_coverage"] < 0.9
+
+
+def test_the_forecaster_saves_loads_and_predicts_one_row_as_it_predicts_many(trained, tmp_path):
+    dataset, model = trained
+    holdout = dataset.frame.iloc[model.holdout.test]
+    np.testing.assert_array_equal(model.forecaster.predict(holdout), model.holdout_forecast)
+    model.forecaster.save(tmp_path / "forecaster")
+    loaded = Forecaster.load(tmp_path / "forecaster")
+    np.testing.assert_allclose(loaded.predict(holdout), model.holdout_forecast, rtol=1e-12)
+    columns = list(dataset.frame.columns.drop("window_start"))
+    bound = loaded.bind(columns)
+    row = holdout[columns].iloc[7].to_numpy(dtype=float)
+    np.testing.assert_allclose(bound.quantiles(row), model.holdout_forecast[7], rtol=1e-12)
+    with pytest.raises(ValueError, match="features missing for this model: vol_ref"):
+        loaded.bind(columns[1:])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from btc_platform.cli.backtest_cmd import backtest
 from btc_platform.cli.broker_cmd import broker
 from btc_platform.cli.ingest_cmd import ingest
 from btc_platform.cli.mlflow_cmd import mlflow_ui
@@ -48,6 +49,7 @@ cli.add_command(up)
 cli.add_command(drain)
 cli.add_command(import_candles)
 cli.add_command(train)
+cli.add_command(backtest)
 cli.add_command(model)
 cli.add_command(mlflow_ui)
 

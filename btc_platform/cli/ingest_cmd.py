@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from btc_platform.broker.publisher import TradePublisher
+from btc_platform.cli.params import TimestampType, ago
 from btc_platform.ingest.runner import IngestResult, run_ingest
 from btc_platform.ingest.sources import Source, SourceOptions, open_stream
 from btc_platform.settings import PAIR_PATTERN, Settings
-from btc_platform.store.candle_import import parse_interval
-from btc_platform.trades import InvalidTrade, parse_ts
 
 
 def spool_file(settings: Settings) -> Path:
@@ -42,25 +41,6 @@ def ingest_until_stopped(settings: Settings, options: SourceOptions) -> IngestRe
     return asyncio.run(main())
 
 
-class TimestampType(click.ParamType):
-    name = "TIME"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        text = str(value)
-        try:
-            return parse_ts(float(text) if text.replace(".", "", 1).isdigit() else text)
-        except InvalidTrade:
-            self.fail(
-                f"{text!r} is not ISO-8601 with a timezone (2024-08-01T00:00:00Z) or unix seconds",
-                param,
-                ctx,
-            )
-
-
 def parse_pairs(value: str | None, settings: Settings) -> list[str]:
     if not value:
         return settings.pairs
@@ -71,15 +51,6 @@ def parse_pairs(value: str | None, settings: Settings) -> list[str]:
             f"{', '.join(bad)} is not a pair like BTC/USD", param_hint="--pairs"
         )
     return pairs
-
-
-def ago(duration: str) -> datetime:
-    """That long before now, e.g. `24h` -> 24 hours ago."""
-    try:
-        seconds = parse_interval(duration)
-    except ValueError:
-        raise click.BadParameter(f"{duration!r} is not a duration like 90m or 24h") from None
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
 
 
 @click.command()

@@ -38,12 +38,20 @@ def live_plot(turned_out: pd.DataFrame, window: int) -> dg.MetadataValue:
     return figure_markdown(plots.live_accuracy(turned_out, window), "live accuracy")
 
 
+def _rounded(value: float) -> float | None:
+    """JSON-friendly: None for a metric the records could not give."""
+    return None if pd.isna(value) else round(float(value), 6)
+
+
 def live_accuracy_asset(window: int) -> dg.AssetsDefinition:
     @dg.asset(
         name="live_accuracy",
         deps=["predictions", "candles_1m"],
-        description=f"Live error, skill against zero return and p10-p90 coverage per model "
-        f"version over its last {window} outcomes (a prediction's horizon must have passed).",
+        description=f"How the live forecasts turned out, per model version over its last "
+        f"{window} outcomes (a prediction's horizon must have passed): p50 error and skill "
+        "against zero return, pinball skill against the volatility-scaled band, band "
+        "coverage (overall and per volatility tercile), per-quantile calibration, Winkler, "
+        "CRPS and the live band calibration's factor.",
         kinds={"duckdb", "pandas"},
         group_name=GROUP,
         pool=DUCKDB_POOL,
@@ -66,6 +74,8 @@ def live_accuracy_asset(window: int) -> dg.AssetsDefinition:
                 "predictions": int(row.predictions),
                 "mae_skill": round(float(row.mae_skill), 6),
                 "band_coverage": round(float(row.band_coverage), 6),
+                "band_skill_vs_vol_scaled": _rounded(row.band_skill_vs_vol_scaled),
+                "band_scale": _rounded(row.band_scale),
             }
             for row in metrics.itertuples()
         }

@@ -4,14 +4,16 @@ import dagster as dg
 
 from btc_platform.defs.metadata import markdown_table
 from btc_platform.defs.resources import DUCKDB_POOL, OfflineStoreResource
-from btc_platform.features.indicators import FEATURES
+from btc_platform.features.compute import FEATURES
 from btc_platform.store.feature_store import candle_pairs, refresh_features
 
 
 @dg.asset(
     deps=["candles_1m"],
-    description=f"Feature set {FEATURES.key}: pandas-ta indicators and price/volume/time "
-    "features of each final candle, per pair; no look-ahead.",
+    description=f"Features {FEATURES.key} of each final candle, per pair: volatility "
+    "estimators (realized, Parkinson, Garman-Klass, exponential) relative to a reference "
+    "volatility, standardized returns, pandas-ta indicators, volume, time of day and week, "
+    "and order flow where the candles come from trades; no look-ahead.",
     kinds={"duckdb", "pandas"},
     group_name="features",
     pool=DUCKDB_POOL,
@@ -31,8 +33,9 @@ def features(offline_store: OfflineStoreResource) -> dg.MaterializeResult:
         ).df()
     return dg.MaterializeResult(
         metadata={
-            "feature_set": FEATURES.key,
+            "features": FEATURES.key,
             "columns": len(FEATURES.columns),
+            "warmup_candles": FEATURES.warmup_candles,
             "rows_added": sum(added.values()),
             "rows_added_by_pair": dg.MetadataValue.json(added),
             "by_pair": markdown_table(summary),

@@ -6,12 +6,13 @@ import dagster as dg
 
 from btc_platform.broker.topics import Topics
 from btc_platform.defs.assets_accuracy import live_accuracy_asset, predictions
+from btc_platform.defs.assets_backtest import backtest_asset
 from btc_platform.defs.assets_coarse import coarse_candle_assets
 from btc_platform.defs.assets_drain import drained_market_data
 from btc_platform.defs.assets_features import features
 from btc_platform.defs.assets_training import training_assets
 from btc_platform.defs.checks import asset_checks
-from btc_platform.defs.jobs import drain_job, retrain_job
+from btc_platform.defs.jobs import backtest_job, drain_job, retrain_job
 from btc_platform.defs.model_checks import champion_freshness
 from btc_platform.defs.resources import KafkaResource, MlflowResource, OfflineStoreResource
 from btc_platform.defs.retrain_sensor import LiveTriggers, retrain_sensor
@@ -26,11 +27,12 @@ def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.De
             *coarse_candle_assets,
             features,
             *training_assets(settings.pairs[0], settings.training_trials, settings.horizon_minutes),
+            backtest_asset(settings.pairs[0], settings.training_trials, settings.horizon_minutes),
             predictions,
             live_accuracy_asset(settings.live_window),
         ],
         asset_checks=[*asset_checks, champion_freshness],
-        jobs=[drain_job, retrain_job],
+        jobs=[drain_job, retrain_job, backtest_job],
         sensors=[
             drain_sensor(settings.drain_sensor_seconds),
             retrain_sensor(

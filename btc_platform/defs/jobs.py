@@ -29,3 +29,14 @@ retrain_job = dg.define_asset_job(
     "Set the search budget and space under ops.price_model.config in the launchpad.",
     executor_def=dg.in_process_executor,
 )
+
+BACKTEST_JOB = "backtest"
+
+backtest_job = dg.define_asset_job(
+    BACKTEST_JOB,
+    selection=dg.AssetSelection.assets("backtest"),
+    description="Walk-forward backtest over stored candles: set pair, since, until, "
+    "retrain_every, trials and horizon_minutes under ops.backtest.ops.backtest_history.config "
+    "in the launchpad.",
+    executor_def=dg.in_process_executor,
+)

@@ -10,7 +10,7 @@ import dagster as dg
 from btc_platform.defs.jobs import RETRAIN_JOB, retrain_job
 from btc_platform.defs.resources import MlflowResource
 from btc_platform.defs.sensors import IN_FLIGHT
-from btc_platform.features.indicators import FEATURES
+from btc_platform.features.compute import FEATURES
 from btc_platform.training.live_accuracy import NOMINAL_COVERAGE
 
 # A first model needs the features' warm-up plus rows to tune, purge and hold out.

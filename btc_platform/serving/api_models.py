@@ -21,6 +21,13 @@ class CandleIn(BaseModel):
     low: float = Field(gt=0)
     close: float = Field(gt=0)
     volume: float = Field(ge=0)
+    trade_count: int | None = Field(default=None, ge=0, description="Trades in the window.")
+    buy_volume: float | None = Field(
+        default=None, ge=0, description="Volume of buyer-initiated trades (order flow)."
+    )
+    buy_count: int | None = Field(
+        default=None, ge=0, description="Number of buyer-initiated trades (order flow)."
+    )
 
     @model_validator(mode="after")
     def _ohlc(self) -> CandleIn:
@@ -32,7 +39,15 @@ class CandleIn(BaseModel):
 class Skill(BaseModel):
     """How the model did on its holdout against the baselines (1 - model/baseline)."""
 
-    band_pinball_skill: float | None = Field(description="> 0: the band beats a static band.")
+    band_pinball_skill: float | None = Field(
+        description="> 0: the forecast beats the strongest baseline (what the gate uses)."
+    )
+    band_skill_vs_vol_scaled: float | None = Field(
+        description="Pinball skill against the volatility-scaled band."
+    )
+    band_skill_vs_static: float | None = Field(
+        description="Pinball skill against the static-quantile band."
+    )
     point_mae_skill: float | None = Field(description="> 0: the p50 beats zero return.")
     verdict: str | None
 
@@ -44,8 +59,11 @@ class Prediction(BaseModel):
     current_price: float = Field(description="Close of that candle.")
     predicted_return: float = Field(description="p50 of the forward log return.")
     predicted_price: float
-    band_low: float = Field(description="p10 as a price.")
-    band_high: float = Field(description="p90 as a price.")
+    band_low: float = Field(description="p10 as a price (after the live calibration).")
+    band_high: float = Field(description="p90 as a price (after the live calibration).")
+    band_scale: float = Field(
+        description="The live calibration's factor on the band's half-widths (1: the model's)."
+    )
     model_version: str
     model_skill: Skill
     feature_age_seconds: float = Field(description="Seconds since `as_of`.")
@@ -59,6 +77,12 @@ class ModelCard(BaseModel):
     holdout_window: str | None
     holdout_metrics: dict[str, float]
     promotion: dict[str, str]
+    median_guard: str | None = Field(
+        description="What the p50 guard decided on the training folds."
+    )
+    live_calibration: dict[str, dict[str, object]] = Field(
+        description="Per pair: the live band calibration of this champion."
+    )
     loading_problem: str | None = Field(description="Set when a newer champion failed to load.")
 
 

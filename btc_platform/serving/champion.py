@@ -12,13 +12,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import xgboost as xgb
 
-from btc_platform.features.indicators import FEATURES
+from btc_platform.features.compute import FEATURES
 from btc_platform.logs import get_logger
 from btc_platform.tracking.mlflow_setup import use_tracking
 from btc_platform.tracking.registry import Registry
-from btc_platform.training.metrics import BPS
+from btc_platform.training.forecaster import BoundForecaster
 
 log = get_logger(__name__)
 
@@ -27,26 +26,29 @@ log = get_logger(__name__)
 class ServedModel:
     name: str
     version: str
-    booster: xgb.Booster
-    columns: np.ndarray  # indices into FEATURES.columns, in the model's input order
+    forecaster: BoundForecaster  # reads vectors in FEATURES.columns order
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def feature_set(self) -> str:
+        return self.forecaster.forecaster.feature_set
 
     def quantiles(self, values: np.ndarray) -> np.ndarray:
         """p10, p50, p90 of the forward log return for one row of FEATURES.columns values."""
-        raw = self.booster.inplace_predict(values[self.columns].reshape(1, -1))
-        return np.sort(np.asarray(raw, dtype=float).reshape(-1)) / BPS
+        return self.forecaster.quantiles(values)
+
+    def quantiles_many(self, values: np.ndarray) -> np.ndarray:
+        """(rows, 3) for rows of FEATURES.columns values."""
+        return self.forecaster.quantiles_many(values)
 
 
 def load_served_model(registry: Registry, version: str, tags: dict[str, str]) -> ServedModel:
-    model = registry.load(version)
-    names = list(model.get_booster().feature_names or ())
-    unknown = [n for n in names if n not in FEATURES.columns]
-    if unknown:
-        raise ValueError(
-            f"v{version} needs features the service does not compute: {', '.join(unknown[:5])}"
-        )
-    columns = np.array([FEATURES.columns.index(n) for n in names])
-    return ServedModel(registry.model_name, version, model.get_booster(), columns, tags)
+    forecaster = registry.load(version)
+    try:
+        bound = forecaster.bind(FEATURES.columns)
+    except ValueError as error:
+        raise ValueError(f"v{version} cannot be served here: {error}") from None
+    return ServedModel(registry.model_name, version, bound, tags)
 
 
 class ChampionWatcher:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from btc_platform.features.indicators import FEATURES
+from btc_platform.features.compute import FEATURES, FLOW_FEATURES, FLOW_INPUTS
+from btc_platform.features.segments import OUTAGE_WINDOWS
 from btc_platform.serving.api_models import CandleIn
 from btc_platform.serving.live_features import LatestFeatures, latest_features
 
@@ -21,9 +22,23 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _check_order_flow(candles: list[CandleIn], feature_set: str) -> None:
+    """A model trained on order flow needs it in every candle."""
+    if feature_set != FLOW_FEATURES.key:
+        return
+    for index, candle in enumerate(candles):
+        for name in FLOW_INPUTS:
+            if getattr(candle, name) is None:
+                raise BadCandles(
+                    f"candles[{index}].{name}: the champion uses order flow (feature set "
+                    f"{feature_set}), so every candle needs {', '.join(FLOW_INPUTS)}"
+                )
+
+
 def features_from_candles(
-    pair: str, candles: list[CandleIn], interval_seconds: int
+    pair: str, candles: list[CandleIn], interval_seconds: int, feature_set: str
 ) -> LatestFeatures:
+    """The features of the newest candle; `feature_set` is the champion's."""
     needed = FEATURES.warmup_candles + 1
     if len(candles) < needed:
         raise BadCandles(
@@ -39,9 +54,14 @@ def features_from_candles(
                 f"({interval_seconds} s after the previous candle, oldest first), got "
                 f"{after:%Y-%m-%dT%H:%M:%S}Z"
             )
+    _check_order_flow(candles, feature_set)
     frame = pd.DataFrame([c.model_dump() for c in candles])
     frame["window_start"] = pd.Series(starts, dtype="datetime64[us]")
     features = latest_features(pair, frame, interval_seconds)
-    if features is None:  # cannot happen for consecutive candles beyond the warm-up
-        raise BadCandles("candles: no features could be computed from them")
+    if features is None:
+        raise BadCandles(
+            f"candles: the newest candle has no features: a run of {OUTAGE_WINDOWS} or more "
+            f"candles without trades within the last {FEATURES.warmup_candles} is an outage, "
+            "after which the features need a new warm-up"
+        )
     return features

@@ -1,4 +1,4 @@
-"""A prediction from a model's quantiles and the features they came from."""
+"""Answers from forecasts: the REST prediction, what is logged of it, the model card."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from btc_platform.features.compute import FEATURES
 from btc_platform.serving.api_models import ModelCard, Prediction, Skill
 from btc_platform.serving.champion import ServedModel
-from btc_platform.serving.live_features import LatestFeatures
+from btc_platform.serving.live_forecasts import Forecast
+from btc_platform.training.band_calibration import BandCalibration
+
+REALIZED_VOL = FEATURES.columns.index("realized_vol_60")
 
 
 def _tag_float(tags: dict[str, str], key: str) -> float | None:
@@ -20,38 +24,56 @@ def _tag_float(tags: dict[str, str], key: str) -> float | None:
 
 
 def skill_of(model: ServedModel) -> Skill:
+    tags = model.tags
     return Skill(
-        band_pinball_skill=_tag_float(model.tags, "metric.pinball_loss_skill"),
-        point_mae_skill=_tag_float(model.tags, "metric.mae_bps_skill"),
-        verdict=model.tags.get("verdict"),
+        band_pinball_skill=_tag_float(tags, "metric.pinball_loss_skill"),
+        band_skill_vs_vol_scaled=_tag_float(tags, "metric.pinball_skill_vol_scaled"),
+        band_skill_vs_static=_tag_float(tags, "metric.pinball_skill_static"),
+        point_mae_skill=_tag_float(tags, "metric.mae_bps_skill"),
+        verdict=tags.get("verdict"),
     )
 
 
 def prediction(
-    model: ServedModel,
-    features: LatestFeatures,
-    quantiles: np.ndarray,
-    horizon_minutes: int,
-    now: datetime | None = None,
+    model: ServedModel, forecast: Forecast, horizon_minutes: int, now: datetime | None = None
 ) -> Prediction:
-    low, median, high = (float(q) for q in quantiles)
-    as_of = features.as_of.replace(tzinfo=UTC)
+    low, median, high = (float(q) for q in forecast.quantiles)
+    point = forecast.point
+    as_of = point.as_of.replace(tzinfo=UTC)
     return Prediction(
-        pair=features.pair,
+        pair=point.pair,
         as_of=as_of,
         horizon_minutes=horizon_minutes,
-        current_price=features.close,
+        current_price=point.close,
         predicted_return=median,
-        predicted_price=features.close * math.exp(median),
-        band_low=features.close * math.exp(low),
-        band_high=features.close * math.exp(high),
+        predicted_price=point.close * math.exp(median),
+        band_low=point.close * math.exp(low),
+        band_high=point.close * math.exp(high),
+        band_scale=round(forecast.band_scale, 6),
         model_version=model.version,
         model_skill=skill_of(model),
         feature_age_seconds=round(((now or datetime.now(UTC)) - as_of).total_seconds(), 3),
     )
 
 
-def model_card(model: ServedModel, problem: str | None) -> ModelCard:
+def logged_record(
+    answer: Prediction, model: ServedModel, forecast: Forecast, horizon_candles: int
+) -> dict[str, object]:
+    """The answer plus what the accuracy loop scores it with: the volatility at forecast time
+    and the volatility-scaled baseline's band (log returns; absent for older models)."""
+    vol = float(forecast.point.values[REALIZED_VOL])
+    z10 = _tag_float(model.tags, "baseline.vol_scaled_z10")
+    z90 = _tag_float(model.tags, "baseline.vol_scaled_z90")
+    record: dict[str, object] = answer.model_dump(mode="json") | {"realized_vol": vol}
+    if z10 is not None and z90 is not None and np.isfinite(vol):
+        scale = vol * math.sqrt(horizon_candles)
+        record |= {"vol_baseline_low": scale * z10, "vol_baseline_high": scale * z90}
+    return record
+
+
+def model_card(
+    model: ServedModel, problem: str | None, calibrations: dict[str, BandCalibration]
+) -> ModelCard:
     tags = model.tags
     first, last = tags.get("dataset.first_window"), tags.get("dataset.last_window")
     return ModelCard(
@@ -70,5 +92,7 @@ def model_card(model: ServedModel, problem: str | None) -> ModelCard:
             for key, value in tags.items()
             if key.startswith("promotion.")
         },
+        median_guard=tags.get("median_guard"),
+        live_calibration={pair: c.as_dict() for pair, c in calibrations.items()},
         loading_problem=problem,
     )

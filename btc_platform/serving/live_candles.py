@@ -12,10 +12,15 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from btc_platform.candles import candles_from_trades
+from btc_platform.candles import CANDLE_TRADE_COLUMNS, candles_from_trades
 
-TRADE_COLUMNS = ["pair", "trade_id", "ts", "price", "qty"]
+TRADE_COLUMNS = list(CANDLE_TRADE_COLUMNS)
+# What the live state keeps of each final candle: what the features read.
 OHLCV = ["window_start", "open", "high", "low", "close", "volume"]
+LIVE_CANDLE_COLUMNS = [*OHLCV, "trade_count", "buy_volume", "buy_count"]
+LIVE_CANDLE_TYPES = {"window_start": "datetime64[us]"} | dict.fromkeys(
+    LIVE_CANDLE_COLUMNS[1:], "float64"
+)
 
 
 class PairCandles:
@@ -30,9 +35,8 @@ class PairCandles:
         self.pair = pair
         self.interval = timedelta(seconds=interval_seconds)
         self.final: deque[tuple] = deque(maxlen=history)
-        for row in (final if final is not None else pd.DataFrame(columns=OHLCV))[OHLCV].itertuples(
-            index=False
-        ):
+        known = final if final is not None else pd.DataFrame(columns=LIVE_CANDLE_COLUMNS)
+        for row in known.reindex(columns=LIVE_CANDLE_COLUMNS).itertuples(index=False):
             self.final.append(tuple(row))
         self.trades = (
             open_trades[TRADE_COLUMNS].copy()
@@ -48,17 +52,19 @@ class PairCandles:
 
     def candles(self) -> pd.DataFrame:
         """The final candles, oldest first."""
-        return pd.DataFrame(list(self.final), columns=OHLCV)
+        frame = pd.DataFrame(list(self.final), columns=LIVE_CANDLE_COLUMNS)
+        return frame.astype(LIVE_CANDLE_TYPES)
 
-    def add(self, trades: pd.DataFrame) -> int:
-        """Take new trades (columns of TRADE_COLUMNS); returns how many candles became final."""
+    def add(self, trades: pd.DataFrame) -> pd.DataFrame:
+        """Take new trades (columns of TRADE_COLUMNS); returns the candles that became final
+        (LIVE_CANDLE_COLUMNS, oldest first; all of them, even beyond `history`)."""
         start = self.next_window
         fresh = trades if start is None else trades[trades["ts"] >= start]
         self.ignored_late += len(trades) - len(fresh)
         fresh = fresh[~fresh["trade_id"].isin(self.trades["trade_id"])]
         fresh = fresh.drop_duplicates("trade_id")  # a re-sent message within one poll
         if fresh.empty:
-            return 0
+            return pd.DataFrame(columns=LIVE_CANDLE_COLUMNS)
         self.trades = pd.concat([self.trades, fresh[TRADE_COLUMNS]], ignore_index=True)
         candles = candles_from_trades(
             self.trades,
@@ -66,9 +72,9 @@ class PairCandles:
             previous_close={self.pair: self.final[-1][4]} if self.final else None,
             since={self.pair: start} if start is not None else None,
         )
-        closed = candles[candles["final"]]
-        for row in closed[OHLCV].itertuples(index=False):
+        closed = candles.loc[candles["final"], LIVE_CANDLE_COLUMNS].reset_index(drop=True)
+        for row in closed.itertuples(index=False):
             self.final.append(tuple(row))
         if len(closed):
             self.trades = self.trades[self.trades["ts"] >= self.next_window]
-        return len(closed)
+        return closed

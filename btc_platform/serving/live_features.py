@@ -1,4 +1,4 @@
-"""The features of a pair's newest final candle, computed when a candle closes."""
+"""The features of a pair's final candles as the live service uses them: at each close."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from btc_platform.features.indicators import FEATURES, compute_features
+from btc_platform.features.compute import FEATURES, compute_features
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,26 +27,21 @@ def features_at_closes(
     features = compute_features(candles, interval_seconds)
     closes = candles.set_index("window_start")["close"]
     values = features[list(FEATURES.columns)].to_numpy(dtype=float)
-    points = []
-    for index, window in enumerate(features["window_start"]):
-        start = pd.Timestamp(window).to_pydatetime()
-        points.append(
-            LatestFeatures(
-                pair,
-                start,
-                start + timedelta(seconds=interval_seconds),
-                float(closes[window]),
-                values[index],
-            )
+    step = timedelta(seconds=interval_seconds)
+    starts = pd.DatetimeIndex(features["window_start"]).to_pydatetime()
+    return [
+        LatestFeatures(pair, start, start + step, float(close), values[index])
+        for index, (start, close) in enumerate(
+            zip(starts, closes.reindex(features["window_start"]).to_numpy(), strict=True)
         )
-    return points
+    ]
 
 
 def latest_features(
     pair: str, candles: pd.DataFrame, interval_seconds: int
 ) -> LatestFeatures | None:
     """Features of the newest candle, or None while the history is shorter than the warm-up
-    (or the newest candle sits within a warm-up after a missing window)."""
+    (or the newest candle sits within a warm-up after a hole)."""
     if len(candles) <= FEATURES.warmup_candles:
         return None
     points = features_at_closes(pair, candles, interval_seconds)

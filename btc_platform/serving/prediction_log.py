@@ -14,7 +14,6 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from btc_platform.logs import get_logger
-from btc_platform.serving.api_models import Prediction
 
 log = get_logger(__name__)
 
@@ -35,13 +34,14 @@ class PredictionLog:
                 )
             return self._producer
 
-    def publish(self, answer: Prediction) -> str:
-        """Send it; returns the prediction's id."""
+    def publish(self, record: dict[str, object]) -> str:
+        """Send an answered prediction (its JSON fields, with `pair`); returns its id."""
         prediction_id = uuid.uuid4().hex
-        record = {"id": prediction_id, **answer.model_dump(mode="json")}
         try:
             self._connected().send(
-                self.topic, key=answer.pair.encode(), value=orjson.dumps(record)
+                self.topic,
+                key=str(record["pair"]).encode(),
+                value=orjson.dumps({"id": prediction_id, **record}),
             ).add_errback(self._lost)
         except KafkaError as error:
             self._lost(error)

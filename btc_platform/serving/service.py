@@ -15,7 +15,7 @@ from btc_platform.logs import configure_logging, get_logger
 from btc_platform.serving.api_models import CandleIn, ErrorBody, ModelCard, Pair, Prediction
 from btc_platform.serving.client_candles import BadCandles, features_from_candles
 from btc_platform.serving.dashboard import dashboard_data, dashboard_page
-from btc_platform.serving.forecast import model_card, prediction
+from btc_platform.serving.forecast import logged_record, model_card, prediction
 from btc_platform.serving.runtime import LiveRuntime, Unavailable
 from btc_platform.settings import load_settings
 
@@ -64,13 +64,15 @@ class PricePredictor:
         if model is None:
             return error(503, self.runtime.champion.problem or "no champion model loaded")
         try:
-            features = features_from_candles(pair, candles, self.settings.candle_seconds)
+            features = features_from_candles(
+                pair, candles, self.settings.candle_seconds, model.feature_set
+            )
         except BadCandles as reason:
             return error(400, str(reason))
-        answer = prediction(
-            model, features, model.quantiles(features.values), self.settings.horizon_minutes
-        )
-        self.runtime.prediction_log.publish(answer)
+        forecast = self.runtime.client_forecast(model, features)
+        answer = prediction(model, forecast, self.settings.horizon_minutes)
+        record = logged_record(answer, model, forecast, self.runtime.horizon_candles)
+        self.runtime.prediction_log.publish(record | {"origin": "candles"})
         return answer
 
     @info.get("/dashboard", response_class=HTMLResponse)
@@ -90,4 +92,4 @@ class PricePredictor:
         served = self.runtime.champion.current
         if served is None:
             return error(503, self.runtime.champion.problem or "no champion model loaded")
-        return model_card(served, self.runtime.champion.problem)
+        return model_card(served, self.runtime.champion.problem, self.runtime.calibrations(served))

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from btc_platform.logs import get_logger
-from btc_platform.serving.live_candles import OHLCV, TRADE_COLUMNS
+from btc_platform.serving.live_candles import LIVE_CANDLE_COLUMNS, TRADE_COLUMNS
 
 log = get_logger(__name__)
 RETRY_SECONDS = 0.5
@@ -40,7 +40,7 @@ def _read(
     final, open_trades = {}, {}
     for pair in pairs:
         final[pair] = connection.execute(
-            f"""SELECT {", ".join(OHLCV)} FROM (
+            f"""SELECT {", ".join(LIVE_CANDLE_COLUMNS)} FROM (
                     SELECT * FROM candles WHERE pair = ? AND interval_seconds = ? AND final
                     ORDER BY window_start DESC LIMIT ?)
                 ORDER BY window_start""",

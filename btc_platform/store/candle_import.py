@@ -72,6 +72,8 @@ def read_ohlcvt(path: Path, pair: str, interval_seconds: int) -> tuple[pd.DataFr
             "trade_count": good["trades"].astype("Int64") if "trades" in good else pd.NA,
             "vwap": np.nan,
             "final": True,
+            "buy_volume": np.nan,
+            "buy_count": pd.NA,
         }
     )
     return candles[CANDLE_COLUMNS], rejected

@@ -1,8 +1,10 @@
 """The `features` table: one row per (pair, interval_seconds, window_start), from final candles.
 
+It holds every column the feature module computes (`FEATURES`; the order-flow columns NULL
+where the candles have no order flow); a model's feature set picks its columns from it.
 Refreshed incrementally: only windows after the pair's newest stored row are computed, each
 from `warmup_candles` of history before it, with the one feature module. A table written by
-another feature set (other columns or version) is rebuilt: features are derived data.
+another version of the features (other columns) is rebuilt: features are derived data.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
+from btc_platform.features.compute import FEATURES, compute_features
 from btc_platform.features.feature_set import FeatureSet
-from btc_platform.features.indicators import FEATURES, compute_features
 from btc_platform.store.offline_store import scalar
 
 KEY_COLUMNS = ["pair", "interval_seconds", "window_start", "feature_set"]
@@ -28,48 +30,43 @@ def _stored_columns(connection: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def ensure_feature_table(
-    connection: duckdb.DuckDBPyConnection, feature_set: FeatureSet = FEATURES
-) -> None:
+def ensure_feature_table(connection: duckdb.DuckDBPyConnection) -> None:
     existing = _stored_columns(connection)
-    if existing and existing != [*KEY_COLUMNS, *feature_set.columns]:
+    if existing and existing != [*KEY_COLUMNS, *FEATURES.columns]:
         connection.execute("DROP TABLE features")
-    columns = ", ".join(f"{name} DOUBLE" for name in feature_set.columns)
+    columns = ", ".join(f"{name} DOUBLE" for name in FEATURES.columns)
     connection.execute(
         f"""CREATE TABLE IF NOT EXISTS features (
             pair VARCHAR NOT NULL, interval_seconds INTEGER NOT NULL,
             window_start TIMESTAMP NOT NULL, feature_set VARCHAR NOT NULL, {columns},
             PRIMARY KEY (pair, interval_seconds, window_start))"""
     )
-    connection.execute("DELETE FROM features WHERE feature_set <> ?", [feature_set.key])
+    connection.execute("DELETE FROM features WHERE feature_set <> ?", [FEATURES.key])
 
 
 def read_final_candles(
     connection: duckdb.DuckDBPyConnection, pair: str, interval_seconds: int, since: datetime
 ) -> pd.DataFrame:
     return connection.execute(
-        """SELECT window_start, open, high, low, close, volume FROM candles
-           WHERE pair = ? AND interval_seconds = ? AND final AND window_start >= ?
+        """SELECT window_start, open, high, low, close, volume, trade_count, buy_volume, buy_count
+           FROM candles WHERE pair = ? AND interval_seconds = ? AND final AND window_start >= ?
            ORDER BY window_start""",
         [pair, interval_seconds, since],
     ).df()
 
 
 def refresh_features(
-    connection: duckdb.DuckDBPyConnection,
-    pair: str,
-    interval_seconds: int,
-    feature_set: FeatureSet = FEATURES,
+    connection: duckdb.DuckDBPyConnection, pair: str, interval_seconds: int
 ) -> int:
     """Compute and store the pair's features for final candles not yet featurized."""
-    ensure_feature_table(connection, feature_set)
+    ensure_feature_table(connection)
     last = scalar(
         connection,
         "SELECT max(window_start) FROM features WHERE pair = ? AND interval_seconds = ?",
         [pair, interval_seconds],
     )
     since = (
-        last - timedelta(seconds=interval_seconds * feature_set.warmup_candles)
+        last - timedelta(seconds=interval_seconds * FEATURES.warmup_candles)
         if isinstance(last, datetime)
         else EPOCH
     )
@@ -81,7 +78,7 @@ def refresh_features(
         return 0
     fresh.insert(0, "pair", pair)
     fresh.insert(1, "interval_seconds", interval_seconds)
-    fresh.insert(3, "feature_set", feature_set.key)
+    fresh.insert(3, "feature_set", FEATURES.key)
     connection.register("fresh_features", fresh)
     try:
         connection.execute("INSERT OR REPLACE INTO features SELECT * FROM fresh_features")
@@ -104,10 +101,10 @@ def read_features(
     interval_seconds: int,
     feature_set: FeatureSet = FEATURES,
 ) -> pd.DataFrame:
-    """The stored features (window_start + columns), oldest first."""
-    if _stored_columns(connection) != [*KEY_COLUMNS, *feature_set.columns]:
+    """The stored features (window_start + the set's columns), oldest first."""
+    if _stored_columns(connection) != [*KEY_COLUMNS, *FEATURES.columns]:
         raise ValueError(
-            f"the offline store has no features of set {feature_set.key} yet: materialize "
+            f"the offline store has no features of version {FEATURES.key} yet: materialize "
             "`features` (or run `btc-platform train`, which refreshes them)"
         )
     columns = ", ".join(["window_start", *feature_set.columns])

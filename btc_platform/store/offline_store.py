@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from btc_platform.candles import candle_sql
+from btc_platform.candles import CANDLE_TRADE_COLUMNS, candle_sql
 from btc_platform.store.schema import ensure_schema
 from btc_platform.store.trade_decoding import BATCH_TABLE, decode_batch
 
@@ -117,7 +117,7 @@ def _refresh_candles(
         [pair, interval, start],
     )
     query = candle_sql(
-        trades="(SELECT pair, trade_id, ts, price, qty FROM trades"
+        trades=f"(SELECT {', '.join(CANDLE_TRADE_COLUMNS)} FROM trades"
         " WHERE pair = $pair AND ts >= $start)",
         bounds="(SELECT $pair AS pair, $start::TIMESTAMP AS grid_start,"
         " NULL::TIMESTAMP AS grid_end, $previous::DOUBLE AS previous_close)",

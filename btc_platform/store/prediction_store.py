@@ -21,6 +21,13 @@ COLUMNS = [
     "band_low",
     "band_high",
 ]
+# Written by newer services only: NULL when a record lacks them.
+OPTIONAL = ["band_scale", "realized_vol", "vol_baseline_low", "vol_baseline_high"]
+
+
+def _optional_float(record: dict, key: str) -> float | None:
+    value = record.get(key)
+    return None if value is None else float(value)
 
 
 def _row(payload: bytes) -> tuple:
@@ -36,6 +43,8 @@ def _row(payload: bytes) -> tuple:
         float(record["predicted_return"]),
         float(record["band_low"]),
         float(record["band_high"]),
+        *(_optional_float(record, key) for key in OPTIONAL),
+        str(record.get("origin", "live")),
     )
 
 
@@ -54,9 +63,10 @@ def write_predictions(
     try:
         before = scalar(connection, "SELECT count(*) FROM predictions")
         if rows:
+            names = [*COLUMNS, *OPTIONAL, "origin"]
             connection.executemany(
-                f"INSERT INTO predictions VALUES ({', '.join('?' * len(COLUMNS))})"
-                " ON CONFLICT DO NOTHING",
+                f"INSERT INTO predictions ({', '.join(names)})"
+                f" VALUES ({', '.join('?' * len(names))}) ON CONFLICT DO NOTHING",
                 rows,
             )
         added = scalar(connection, "SELECT count(*) FROM predictions") - before

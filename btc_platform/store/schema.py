@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS candles (
     trade_count BIGINT,  -- 0: a window without trades; NULL: unknown (imported OHLCV)
     vwap DOUBLE,  -- NULL: unknown (imported OHLCV)
     final BOOLEAN NOT NULL,  -- the watermark passed the window's end plus grace
+    buy_volume DOUBLE,  -- volume of buyer-initiated trades; NULL: unknown (imported OHLCV)
+    buy_count BIGINT,  -- number of buyer-initiated trades; NULL: unknown
     PRIMARY KEY (pair, interval_seconds, window_start)
 );
 CREATE TABLE IF NOT EXISTS predictions (
@@ -39,7 +41,32 @@ CREATE TABLE IF NOT EXISTS predictions (
     current_price DOUBLE NOT NULL,
     predicted_return DOUBLE NOT NULL,
     band_low DOUBLE NOT NULL,
-    band_high DOUBLE NOT NULL
+    band_high DOUBLE NOT NULL,
+    band_scale DOUBLE,  -- the live calibration's factor on the band
+    realized_vol DOUBLE,  -- std of the last 60 one-candle returns at as_of
+    vol_baseline_low DOUBLE,  -- the volatility-scaled baseline's p10 and p90 (log returns)
+    vol_baseline_high DOUBLE,
+    origin VARCHAR  -- 'live' (/predict) or 'candles' (/predict_candles: the client's data)
+);
+CREATE TABLE IF NOT EXISTS backtest_predictions (
+    run_id VARCHAR NOT NULL,  -- the backtest's MLflow run
+    pair VARCHAR NOT NULL,
+    horizon_minutes INTEGER NOT NULL,
+    as_of TIMESTAMP NOT NULL,  -- close time of the last candle the forecast used
+    model_version VARCHAR NOT NULL,  -- the backtest's champion then, e.g. bt-3
+    trained_until TIMESTAMP NOT NULL,  -- when its last training target was realized
+    current_price DOUBLE NOT NULL,
+    p10 DOUBLE NOT NULL,  -- quantiles and outcome as forward log returns
+    p50 DOUBLE NOT NULL,
+    p90 DOUBLE NOT NULL,
+    realized_return DOUBLE,  -- NULL: not known (the end of the data, a missing candle)
+    band_scale DOUBLE,  -- the live calibration's factor then
+    realized_vol DOUBLE,
+    vol_scaled_p10 DOUBLE,  -- the baselines' bands at that close
+    vol_scaled_p90 DOUBLE,
+    static_p10 DOUBLE,
+    static_p90 DOUBLE,
+    PRIMARY KEY (run_id, pair, horizon_minutes, as_of)
 );
 CREATE TABLE IF NOT EXISTS kafka_offsets (
     topic VARCHAR NOT NULL,
@@ -50,5 +77,18 @@ CREATE TABLE IF NOT EXISTS kafka_offsets (
 """
 
 
+# Columns added after the first release: a store written by an older version gains them.
+MIGRATIONS = """
+ALTER TABLE candles ADD COLUMN IF NOT EXISTS buy_volume DOUBLE;
+ALTER TABLE candles ADD COLUMN IF NOT EXISTS buy_count BIGINT;
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS band_scale DOUBLE;
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS realized_vol DOUBLE;
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS vol_baseline_low DOUBLE;
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS vol_baseline_high DOUBLE;
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS origin VARCHAR;
+"""
+
+
 def ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(SCHEMA)
+    connection.execute(MIGRATIONS)

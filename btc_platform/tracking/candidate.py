@@ -15,3 +15,4 @@ class Candidate:
     run_id: str
     evaluation: Evaluation
     holdout: Split
+    median_guard: str = ""  # what the p50 guard decided, in words

@@ -7,7 +7,6 @@ from btc_platform.tracking.registry import Registry
 from btc_platform.training.dataset import TrainingSet
 from btc_platform.training.metrics import pinball_loss
 from btc_platform.training.promotion import ChampionScore, Decision, decide
-from btc_platform.training.quantile_model import predict_quantiles
 
 
 def rescore_champion(
@@ -18,9 +17,11 @@ def rescore_champion(
     if champion is None or str(champion.version) == candidate.version:
         return None
     version = str(champion.version)
-    model = registry.load(version)
-    needed = list(model.get_booster().feature_names or ())
-    missing = [name for name in needed if name not in dataset.frame.columns]
+    try:
+        model = registry.load(version)
+    except Exception as error:  # e.g. a version of an older model format
+        return ChampionScore(version, None, f"could not be loaded to re-score it: {error}")
+    missing = [name for name in model.columns if name not in dataset.frame.columns]
     if missing:
         return ChampionScore(
             version,
@@ -28,7 +29,7 @@ def rescore_champion(
             f"could not be re-scored: it uses features this set lacks ({', '.join(missing[:5])})",
         )
     holdout = dataset.frame.iloc[candidate.holdout.test]
-    forecast = predict_quantiles(model, holdout[needed])
+    forecast = model.predict(holdout)
     return ChampionScore(version, pinball_loss(holdout["target"].to_numpy(), forecast))
 
 

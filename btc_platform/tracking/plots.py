@@ -9,10 +9,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 from matplotlib.figure import Figure
 
+from btc_platform.training.forecaster import Forecaster
 from btc_platform.training.metrics import BPS, QUANTILES
+from btc_platform.training.quantile_model import VOL_ADJUSTMENT
 
 COVERAGE_WINDOW = 240
 SHOWN_ROWS = 720
@@ -58,9 +59,12 @@ def band_coverage(times: pd.Series, actual: np.ndarray, forecast: np.ndarray) ->
     return figure
 
 
-def feature_importance(model: xgb.XGBRegressor) -> Figure:
-    gains = model.get_booster().get_score(importance_type="gain")
-    top = sorted(gains.items(), key=lambda item: item[1])[-TOP_FEATURES:]
+def feature_importance(forecaster: Forecaster) -> Figure:
+    """The quantile model's inputs by gain (`vol_adjustment`: the volatility model's forecast)."""
+    names = [*forecaster.inputs, VOL_ADJUSTMENT]
+    gains = forecaster.quantiles.get_score(importance_type="gain")
+    named = {names[int(key.removeprefix("f"))]: gain for key, gain in gains.items()}
+    top = sorted(named.items(), key=lambda item: item[1])[-TOP_FEATURES:]
     figure, axes = plt.subplots(figsize=(7, 6))
     axes.barh([name for name, _ in top], [gain for _, gain in top])
     axes.set(xlabel="gain", title=f"Feature importance (top {len(top)})")
@@ -72,7 +76,13 @@ def live_accuracy(outcomes: pd.DataFrame, window: int) -> Figure:
     """Per model version, rolling over `window` outcomes: the p50's error against zero
     return's, and the share of outcomes inside the p10-p90 band."""
     figure, (error, coverage) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
-    for version, group in outcomes.groupby("model_version", sort=True):
+    realized = outcomes["realized_return"]
+    scored = outcomes.assign(
+        abs_error_bps=(realized - outcomes["p50"]).abs() * BPS,
+        zero_abs_error_bps=realized.abs() * BPS,
+        inside_band=((realized >= outcomes["p10"]) & (realized <= outcomes["p90"])).astype(float),
+    )
+    for version, group in scored.groupby("model_version", sort=True):
         rolling = group.set_index("as_of").rolling(window, min_periods=1)
         error.plot(rolling["abs_error_bps"].mean(), label=f"v{version} p50")
         error.plot(rolling["zero_abs_error_bps"].mean(), linestyle=":", label=f"v{version} zero")

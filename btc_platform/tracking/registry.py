@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 
-import mlflow
-import xgboost as xgb
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+
+from btc_platform.tracking.forecaster_model import load_forecaster
+from btc_platform.training.forecaster import Forecaster
 
 CHAMPION = "champion"
 PREVIOUS = "previous-champion"
@@ -38,8 +39,8 @@ class Registry:
     def champion(self) -> ModelVersion | None:
         return self.by_alias(CHAMPION)
 
-    def load(self, version: str) -> xgb.XGBRegressor:
-        return mlflow.xgboost.load_model(f"models:/{self.model_name}/{version}")
+    def load(self, version: str) -> Forecaster:
+        return load_forecaster(f"models:/{self.model_name}/{version}")
 
     def tag(self, version: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():

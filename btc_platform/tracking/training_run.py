@@ -16,20 +16,20 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import mlflow
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
 
 import btc_platform
 from btc_platform.tracking import plots
 from btc_platform.tracking.candidate import Candidate
+from btc_platform.tracking.forecaster_model import log_forecaster
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.dataset import TrainingSet
-from btc_platform.training.quantile_model import MODEL_OUTPUT
 from btc_platform.training.trainer import TrainedModel
 from btc_platform.training.tuning import Trial
 
 EXAMPLE_ROWS = 5
+MODEL_OUTPUT = "p10, p50, p90 of the forward log return"
 
 
 def code_version() -> str:
@@ -49,10 +49,10 @@ def code_version() -> str:
 
 
 def serving_requirements() -> list[str]:
-    """What loading the model needs (given, so MLflow need not infer it: slow and noisy)."""
+    """What loading the model needs besides this package (given, so MLflow need not infer
+    it: slow and noisy)."""
     return [
-        f"{name}=={metadata.version(name)}"
-        for name in ("xgboost", "scikit-learn", "numpy", "pandas")
+        f"{name}=={metadata.version(name)}" for name in ("mlflow", "xgboost", "numpy", "pandas")
     ]
 
 
@@ -98,7 +98,12 @@ class TrainingRun:
         mlflow.log_metrics(
             trained.evaluation.metrics() | {"best_cv_pinball_loss": best.cv_pinball_loss}
         )
-        mlflow.set_tag("verdict", trained.evaluation.verdict())
+        mlflow.set_tags(
+            {
+                "verdict": trained.evaluation.verdict(),
+                "median_guard": trained.median_guard.describe(),
+            }
+        )
         holdout = frame.iloc[trained.holdout.test]
         actual = holdout["target"].to_numpy()
         for figure, name in (
@@ -110,18 +115,15 @@ class TrainingRun:
                 plots.band_coverage(holdout["window_start"], actual, trained.holdout_forecast),
                 "band_coverage.png",
             ),
-            (plots.feature_importance(trained.model), "feature_importance.png"),
+            (plots.feature_importance(trained.forecaster), "feature_importance.png"),
         ):
             mlflow.log_figure(figure, f"plots/{name}")
             plt.close(figure)
-        example = dataset.features.iloc[trained.holdout.test].head(EXAMPLE_ROWS)
-        info = mlflow.xgboost.log_model(
-            trained.model,
-            name="model",
-            signature=infer_signature(example, trained.model.predict(example)),
-            input_example=example,
-            model_format="ubj",
-            pip_requirements=serving_requirements(),
+        example = holdout[list(trained.forecaster.columns)].head(EXAMPLE_ROWS)
+        info = log_forecaster(
+            trained.forecaster,
+            example,
+            serving_requirements(),
             metadata={"output": MODEL_OUTPUT, "feature_set": dataset.feature_set.as_dict()},
         )
         window = holdout["window_start"]
@@ -135,11 +137,23 @@ class TrainingRun:
                 "holdout.rows": str(len(window)),
                 "verdict": trained.evaluation.verdict(),
                 "code_version": self.code_version,
+                "median_guard": trained.median_guard.describe(),
+                "median_shrink": str(trained.forecaster.median_shrink),
+                "baseline.strongest": trained.evaluation.strongest,
+                "baseline.vol_scaled_z10": f"{trained.vol_scaled_band[0]:.6g}",
+                "baseline.vol_scaled_z90": f"{trained.vol_scaled_band[1]:.6g}",
             }
         )
         run_id = mlflow.active_run().info.run_id
         version = register(model_name, info, run_id, tags)
-        return Candidate(model_name, version, run_id, trained.evaluation, trained.holdout)
+        return Candidate(
+            model_name,
+            version,
+            run_id,
+            trained.evaluation,
+            trained.holdout,
+            trained.median_guard.describe(),
+        )
 
 
 @contextmanager

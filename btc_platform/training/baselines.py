@@ -1,4 +1,10 @@
-"""The baselines a model must beat: zero return for the median, static quantiles for the band."""
+"""The baselines a model must beat, all with zero return as the median.
+
+- static: the training window's p10 and p90 of the target, the same band for every row;
+- volatility-scaled: the last 60 one-candle returns' standard deviation x sqrt(horizon)
+  x the training window's p10 and p90 of the target standardized that way; a band that
+  widens and narrows with the market, which is what any quant does first.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,43 @@ import numpy as np
 
 from btc_platform.training.metrics import QUANTILES
 
+STATIC = "static"
+VOL_SCALED = "vol_scaled"
+BAND_LEVELS = [QUANTILES[0], QUANTILES[2]]
 
-def baseline_quantiles(train_target: np.ndarray, rows: int) -> np.ndarray:
+
+def static_band(train_target: np.ndarray, rows: int) -> np.ndarray:
     """(rows, 3): the training window's p10 and p90 of the target, and 0 as the median."""
-    low, high = np.quantile(train_target, [QUANTILES[0], QUANTILES[2]])
+    low, high = np.quantile(train_target, BAND_LEVELS)
     return np.tile([low, 0.0, high], (rows, 1))
+
+
+def standardized_band(train_target: np.ndarray, train_scale: np.ndarray) -> tuple[float, float]:
+    """The p10 and p90 of target / scale over the training rows (rows without a scale out)."""
+    ratio = train_target / train_scale
+    low, high = np.quantile(ratio[np.isfinite(ratio)], BAND_LEVELS)
+    return float(low), float(high)
+
+
+def vol_scaled_band(
+    z_band: tuple[float, float], realized_vol: np.ndarray, horizon_candles: int
+) -> np.ndarray:
+    """(rows, 3): each row's realized volatility x sqrt(horizon) x the standardized band."""
+    scale = realized_vol * np.sqrt(horizon_candles)
+    return np.column_stack([scale * z_band[0], np.zeros(len(scale)), scale * z_band[1]])
+
+
+def baseline_bands(
+    train_target: np.ndarray,
+    train_vol: np.ndarray,
+    test_vol: np.ndarray,
+    horizon_candles: int,
+) -> tuple[dict[str, np.ndarray], tuple[float, float]]:
+    """Both baselines over the test rows, from the training window, and the standardized
+    band the volatility-scaled one uses (the service scores live outcomes with it)."""
+    z_band = standardized_band(train_target, train_vol * np.sqrt(horizon_candles))
+    bands = {
+        STATIC: static_band(train_target, len(test_vol)),
+        VOL_SCALED: vol_scaled_band(z_band, test_vol, horizon_candles),
+    }
+    return bands, z_band

@@ -1,27 +1,28 @@
-"""One XGBoost model for the p10, p50 and p90 of the forward log return.
+"""The quantile model: p10, p50 and p90 of the standardized forward return, one XGBoost model.
 
-It learns the target in basis points (regularisation then acts on a sane scale);
-`predict_quantiles` answers in log returns, sorted so the quantiles never cross.
+It learns target / scale (the volatility model's forecast), so its quantiles are in units
+of the expected move and carry over from calm markets to wild ones; its inputs are the
+scale-free features plus the volatility model's adjustment. Quantiles come out sorted, so
+they never cross.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import xgboost as xgb
 
-from btc_platform.training.metrics import BPS, QUANTILES
+from btc_platform.training.metrics import QUANTILES
 
-MODEL_OUTPUT = "quantiles of the forward log return in basis points (p10, p50, p90)"
+VOL_ADJUSTMENT = "vol_adjustment"
 
 
 def fit_quantile_model(
-    features: pd.DataFrame,
-    target: np.ndarray,
+    inputs: np.ndarray,
+    standardized: np.ndarray,
     params: dict[str, float | int],
     seed: int,
     threads: int,
-) -> xgb.XGBRegressor:
+) -> xgb.Booster:
     model = xgb.XGBRegressor(
         objective="reg:quantileerror",
         quantile_alpha=np.asarray(QUANTILES),
@@ -30,10 +31,11 @@ def fit_quantile_model(
         n_jobs=threads,
         **params,
     )
-    model.fit(features, target * BPS)
-    return model
+    model.fit(inputs, standardized)
+    return model.get_booster()
 
 
-def predict_quantiles(model: xgb.XGBRegressor, features: pd.DataFrame) -> np.ndarray:
-    """(rows, 3) log-return quantiles."""
-    return np.sort(np.asarray(model.predict(features)).reshape(len(features), -1), axis=1) / BPS
+def standardized_quantiles(booster: xgb.Booster, inputs: np.ndarray) -> np.ndarray:
+    """(rows, 3) quantiles of target / scale."""
+    raw = np.asarray(booster.inplace_predict(inputs), dtype="float64")
+    return np.sort(raw.reshape(len(inputs), -1), axis=1)

@@ -1,0 +1,254 @@
+"""The walk-forward backtest: would the platform have worked on this history?
+
+At every retrain point R (every `retrain_every` from `since` to `until`) a model is trained
+by the same pipeline and gate as `train`, on the rows whose target was realized by R only,
+and (when it beats the baselines and the backtest's own champion re-scored on its holdout)
+becomes the champion. The champion forecasts every candle close from R to the next point
+with the same features, model and live band calibration the service runs (the calibration
+restarts for each champion, replayed over the closes before R, as the service replays its
+history). Nothing at a close depends on anything after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from btc_platform.features.compute import feature_set_for
+from btc_platform.training.band_calibration import BandCalibration
+from btc_platform.training.baselines import standardized_band, static_band, vol_scaled_band
+from btc_platform.training.config import TrainingConfig
+from btc_platform.training.dataset import (
+    TARGET,
+    TrainingSet,
+    build_training_set,
+    forward_log_return,
+)
+from btc_platform.training.forecaster import Forecaster
+from btc_platform.training.metrics import pinball_loss
+from btc_platform.training.promotion import ChampionScore, decide
+from btc_platform.training.trainer import TrainedModel, train
+
+REPLAYED = 240  # closes before a retrain point the calibration of a new champion replays
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSpec:
+    pair: str
+    interval_seconds: int
+    horizon_minutes: int
+    since: datetime
+    until: datetime
+    retrain_every: timedelta
+    config: TrainingConfig
+    tolerance: float
+
+    def __post_init__(self) -> None:
+        if self.until <= self.since:
+            raise ValueError(f"backtest: --until {self.until} is not after --since {self.since}")
+        if self.retrain_every <= timedelta(0):
+            raise ValueError("backtest: --retrain-every must be positive")
+
+    def retrain_points(self) -> list[datetime]:
+        points, at = [], self.since
+        while at < self.until:
+            points.append(at)
+            at += self.retrain_every
+        return points
+
+
+@dataclass(frozen=True, slots=True)
+class Retrain:
+    at: datetime
+    rows: int
+    trained_until: datetime | None
+    version: str | None  # the champion forecasting after it ("bt-3"), None: no champion
+    promoted: bool
+    reason: str
+    seconds: float
+
+
+@dataclass
+class BacktestResult:
+    spec: BacktestSpec
+    retrains: list[Retrain] = field(default_factory=list)
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+@dataclass
+class _Champion:
+    version: str
+    forecaster: Forecaster
+    trained_until: datetime
+    static: tuple[float, float]
+    vol_z: tuple[float, float]
+
+
+def _close_times(frame: pd.DataFrame, interval_seconds: int) -> pd.Series:
+    return frame["window_start"] + pd.Timedelta(seconds=interval_seconds)
+
+
+def _candidate(
+    spec: BacktestSpec, features: pd.DataFrame, candles: pd.DataFrame, at: datetime
+) -> tuple[TrainingSet, TrainedModel] | None:
+    """The training set of what was known at `at`, and the model trained on it."""
+    step = pd.Timedelta(seconds=spec.interval_seconds)
+    known_features = features[_close_times(features, spec.interval_seconds) <= at]
+    known_candles = candles[candles["window_start"] + step <= at]
+    try:
+        dataset = build_training_set(
+            known_features,
+            known_candles,
+            feature_set_for(known_features),
+            spec.pair,
+            spec.interval_seconds,
+            spec.horizon_minutes,
+        )
+        return dataset, train(dataset, spec.config)
+    except ValueError:  # too little history yet
+        return None
+
+
+def _rescore(
+    champion: _Champion | None, dataset: TrainingSet, holdout: slice
+) -> ChampionScore | None:
+    if champion is None:
+        return None
+    rows = dataset.frame.iloc[holdout]
+    missing = [c for c in champion.forecaster.columns if c not in rows.columns]
+    if missing:
+        return ChampionScore(champion.version, None, "uses features this set lacks")
+    loss = pinball_loss(rows[TARGET].to_numpy(), champion.forecaster.predict(rows))
+    return ChampionScore(champion.version, loss)
+
+
+def _forecast_chunk(
+    spec: BacktestSpec,
+    champion: _Champion,
+    calibration: BandCalibration,
+    rows: pd.DataFrame,
+) -> pd.DataFrame:
+    """The champion's calibrated forecasts at each close of `rows` (oldest first)."""
+    raw = champion.forecaster.predict(rows)
+    times = _close_times(rows, spec.interval_seconds).dt.to_pydatetime()
+    closes = rows["close"].to_numpy()
+    calibrated = np.empty_like(raw)
+    factors = np.empty(len(rows))
+    for i, (at, close) in enumerate(zip(times, closes, strict=True)):
+        calibrated[i] = calibration.step(at, float(close), raw[i])
+        factors[i] = calibration.factor
+    vol = rows["realized_vol_60"].to_numpy()
+    vol_band = vol_scaled_band(
+        champion.vol_z, vol, spec.horizon_minutes * 60 // spec.interval_seconds
+    )
+    return pd.DataFrame(
+        {
+            "as_of": times,
+            "model_version": champion.version,
+            "trained_until": champion.trained_until,
+            "current_price": closes,
+            "p10": calibrated[:, 0],
+            "p50": calibrated[:, 1],
+            "p90": calibrated[:, 2],
+            "realized_return": rows[TARGET].to_numpy(),
+            "band_scale": factors,
+            "realized_vol": vol,
+            "vol_scaled_p10": vol_band[:, 0],
+            "vol_scaled_p90": vol_band[:, 2],
+            "static_p10": champion.static[0],
+            "static_p90": champion.static[1],
+        }
+    )
+
+
+def run_backtest(
+    spec: BacktestSpec,
+    features: pd.DataFrame,
+    candles: pd.DataFrame,
+    on_retrain: Callable[[Retrain, int, int], None] = lambda *_: None,
+) -> BacktestResult:
+    """`features`: window_start + feature columns; `candles`: window_start, close (+ trade
+    counts), both of the pair, oldest first. `on_retrain(retrain, done, total)` reports."""
+    step = pd.Timedelta(seconds=spec.interval_seconds)
+    horizon = pd.Timedelta(minutes=spec.horizon_minutes)
+    target = forward_log_return(candles, spec.horizon_minutes, spec.interval_seconds)
+    closes = candles.set_index("window_start")["close"]
+    frame = features.merge(target.reset_index(), on="window_start", how="left")
+    frame["close"] = closes.reindex(frame["window_start"]).to_numpy()
+    result = BacktestResult(spec)
+    champion: _Champion | None = None
+    calibration = BandCalibration(horizon.to_pytimedelta())
+    points = spec.retrain_points()
+    chunks = []
+    for index, at in enumerate(points):
+        started = time.monotonic()
+        trained = _candidate(spec, features, candles, at)
+        promoted, reason, rows = False, "too little history yet", 0
+        if trained is not None:
+            dataset, model = trained
+            rows = len(dataset.frame)
+            decision = decide(
+                model.evaluation, _rescore(champion, dataset, model.holdout.test), spec.tolerance
+            )
+            promoted, reason = decision.promote, decision.reason
+            if promoted:
+                history = dataset.frame
+                champion = _Champion(
+                    version=f"bt-{index + 1}",
+                    forecaster=model.forecaster,
+                    trained_until=(
+                        history["window_start"].iloc[-1] + step + horizon
+                    ).to_pydatetime(),
+                    static=tuple(static_band(history[TARGET].to_numpy(), 1)[0, [0, 2]]),
+                    vol_z=standardized_band(
+                        history[TARGET].to_numpy(),
+                        history["realized_vol_60"].to_numpy() * np.sqrt(dataset.horizon_candles),
+                    ),
+                )
+                calibration = BandCalibration(horizon.to_pytimedelta())
+                before = frame[_close_times(frame, spec.interval_seconds) < at].tail(REPLAYED)
+                if len(before):
+                    _forecast_chunk(spec, champion, calibration, before)
+        end = points[index + 1] if index + 1 < len(points) else spec.until
+        as_of = _close_times(frame, spec.interval_seconds)
+        chunk = frame[(as_of >= at) & (as_of < end)]
+        if champion is not None and len(chunk):
+            chunks.append(_forecast_chunk(spec, champion, calibration, chunk))
+        retrain = Retrain(
+            at=at,
+            rows=rows,
+            trained_until=champion.trained_until if champion else None,
+            version=champion.version if champion else None,
+            promoted=promoted,
+            reason=reason,
+            seconds=time.monotonic() - started,
+        )
+        result.retrains.append(retrain)
+        on_retrain(retrain, index + 1, len(points))
+    result.predictions = (
+        pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=PREDICTION_COLUMNS)
+    )
+    return result
+
+
+PREDICTION_COLUMNS = [
+    "as_of",
+    "model_version",
+    "trained_until",
+    "current_price",
+    "p10",
+    "p50",
+    "p90",
+    "realized_return",
+    "band_scale",
+    "realized_vol",
+    "vol_scaled_p10",
+    "vol_scaled_p90",
+    "static_p10",
+    "static_p90",
+]
