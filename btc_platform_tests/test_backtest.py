@@ -158,6 +158,7 @@ def test_the_command_writes_the_table_and_a_summary_run_and_the_asset_does_too(
 
     # The Dagster asset, from the launchpad's config, writes a run of its own.
     defs = build_definitions(model_settings)
+    dg.Definitions.validate_loadable(defs)  # what `dagster dev` checks: unique op/graph names
     config = {
         "pair": "BTC/USD",
         "since": f"{the_spec.since:%Y-%m-%dT%H:%M:%S}Z",
@@ -165,7 +166,7 @@ def test_the_command_writes_the_table_and_a_summary_run_and_the_asset_does_too(
         "retrain_every": "7h",
         "trials": 1,
     }
-    materialized = defs.resolve_job_def("backtest").execute_in_process(
+    materialized = defs.resolve_job_def("run_backtest").execute_in_process(
         run_config={"ops": {"backtest": {"ops": {"backtest_history": {"config": config}}}}},
         instance=dg.DagsterInstance.ephemeral(),
     )

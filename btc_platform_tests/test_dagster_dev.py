@@ -51,6 +51,7 @@ LINEAGE = {
     "candles_15m": {"candles_1m"},
     "candles_1h": {"candles_1m"},
     "features": {"candles_1m"},
+    "backtest": {"features"},
     "training_set": {"features"},
     "price_model": {"training_set"},
     "champion": {"training_set", "price_model"},

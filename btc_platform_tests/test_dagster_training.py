@@ -39,7 +39,7 @@ def metadata(result: dg.ExecuteInProcessResult, node: str) -> dict:
 
 
 def test_the_retrain_job_trains_registers_and_promotes(settings):
-    store_candles(settings.offline_store, market_candles(5_000, seed=21, autocorrelation=0.5))
+    store_candles(settings.offline_store, market_candles(5_000, seed=21, autocorrelation=0.7))
     defs = build_definitions(settings)
     result = run_retrain(defs, BUDGET)
     assert result.success

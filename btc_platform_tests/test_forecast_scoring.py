@@ -4,6 +4,7 @@ strongest baseline, and the promotion gate."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from btc_platform.training.baselines import (
@@ -15,6 +16,7 @@ from btc_platform.training.baselines import (
 from btc_platform.training.evaluation import Evaluation
 from btc_platform.training.metrics import crps, pinball_loss, score, skill, winkler_score
 from btc_platform.training.promotion import ChampionScore, decide
+from btc_platform.training.rescore import rescore_on_holdout
 from btc_platform.training.search_space import SearchSpace
 
 
@@ -138,7 +140,9 @@ def test_a_challenger_must_beat_the_champion_rescored_on_the_same_holdout():
     assert tags["promotion.decision"] == "rejected"
     assert tags["promotion.champion_version"] == "3"
     assert tags["promotion.champion_pinball"] == "0.85"
-    unscorable = decide(evaluation(0.9, 10.0), ChampionScore("3", None, "uses other features"))
+    unscorable = decide(
+        evaluation(0.9, 10.0), ChampionScore("3", None, reason="uses other features")
+    )
     assert unscorable.promote
     assert unscorable.reason == "beats the baselines; champion v3 uses other features"
 
@@ -150,3 +154,35 @@ def test_search_space_ranges_are_checked():
         SearchSpace(subsample=(0.5,))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="search space colsample_bytree: values must be <= 1"):
         SearchSpace(colsample_bytree=(0.5, 2.0))
+
+
+def test_the_champion_is_rescored_on_the_holdout_rows_it_never_trained_on():
+    class Constant:
+        columns = ("vol_ref",)
+
+        def predict(self, rows):
+            return np.tile([-0.01, 0.0, 0.01], (len(rows), 1))
+
+    start = pd.Timestamp("2025-01-01")
+    holdout = pd.DataFrame(
+        {
+            "window_start": pd.date_range(start, periods=1_000, freq="60s"),
+            "vol_ref": 1.0,
+            "target": np.linspace(-0.02, 0.02, 1_000),
+        }
+    )
+    challenger = np.tile([-0.02, 0.0, 0.02], (1_000, 1))
+    # trained until 600 minutes in: the last 401 rows are new to it (as_of >= then)
+    until = (start + pd.Timedelta(minutes=600)).to_pydatetime()
+    fair = rescore_on_holdout("3", Constant(), until, holdout, challenger, 60)
+    assert (fair.rows, fair.seen_rows) == (401, 0)
+    tail = holdout["target"].to_numpy()[-401:]
+    assert fair.pinball_loss == pytest.approx(pinball_loss(tail, Constant().predict(tail)))
+    assert fair.challenger_pinball == pytest.approx(pinball_loss(tail, challenger[-401:]))
+    assert fair.where() == "on the 401 holdout rows newer than its training data"
+    # too few new rows: the whole holdout, which the champion partly trained on
+    late = (start + pd.Timedelta(minutes=900)).to_pydatetime()
+    whole = rescore_on_holdout("3", Constant(), late, holdout, challenger, 60)
+    assert (whole.rows, whole.seen_rows) == (1_000, 899)
+    decision = decide(evaluation(0.9, 10.0), whole)
+    assert "on the whole holdout (1000 rows, 899 of which it trained on)" in decision.reason

@@ -30,7 +30,7 @@ retrain_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
-BACKTEST_JOB = "backtest"
+BACKTEST_JOB = "run_backtest"
 
 backtest_job = dg.define_asset_job(
     BACKTEST_JOB,

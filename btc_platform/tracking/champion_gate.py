@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from btc_platform.tracking.candidate import Candidate
 from btc_platform.tracking.registry import Registry
 from btc_platform.training.dataset import TrainingSet
-from btc_platform.training.metrics import pinball_loss
 from btc_platform.training.promotion import ChampionScore, Decision, decide
+from btc_platform.training.rescore import rescore_on_holdout
+
+
+def _trained_until(tags: dict[str, str]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(tags["trained_until"])
+    except (KeyError, ValueError):  # an older version: unknown, scored on the whole holdout
+        return None
 
 
 def rescore_champion(
     registry: Registry, dataset: TrainingSet, candidate: Candidate
 ) -> ChampionScore | None:
-    """The current champion's pinball loss on the candidate's holdout rows."""
+    """The current champion against the candidate on the candidate's holdout rows."""
     champion = registry.champion()
     if champion is None or str(champion.version) == candidate.version:
         return None
@@ -20,17 +29,15 @@ def rescore_champion(
     try:
         model = registry.load(version)
     except Exception as error:  # e.g. a version of an older model format
-        return ChampionScore(version, None, f"could not be loaded to re-score it: {error}")
-    missing = [name for name in model.columns if name not in dataset.frame.columns]
-    if missing:
-        return ChampionScore(
-            version,
-            None,
-            f"could not be re-scored: it uses features this set lacks ({', '.join(missing[:5])})",
-        )
-    holdout = dataset.frame.iloc[candidate.holdout.test]
-    forecast = model.predict(holdout)
-    return ChampionScore(version, pinball_loss(holdout["target"].to_numpy(), forecast))
+        return ChampionScore(version, None, reason=f"could not be loaded to re-score it: {error}")
+    return rescore_on_holdout(
+        version,
+        model,
+        _trained_until(dict(champion.tags)),
+        dataset.frame.iloc[candidate.holdout.test],
+        candidate.holdout_forecast,
+        dataset.lineage.interval_seconds,
+    )
 
 
 def run_gate(

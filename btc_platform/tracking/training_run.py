@@ -139,6 +139,7 @@ class TrainingRun:
                 "code_version": self.code_version,
                 "median_guard": trained.median_guard.describe(),
                 "median_shrink": str(trained.forecaster.median_shrink),
+                "trained_until": trained.trained_until.isoformat(),
                 "baseline.strongest": trained.evaluation.strongest,
                 "baseline.vol_scaled_z10": f"{trained.vol_scaled_band[0]:.6g}",
                 "baseline.vol_scaled_z90": f"{trained.vol_scaled_band[1]:.6g}",
@@ -153,6 +154,8 @@ class TrainingRun:
             trained.evaluation,
             trained.holdout,
             trained.median_guard.describe(),
+            trained.holdout_forecast,
+            trained.trained_until,
         )
 
 

@@ -30,8 +30,8 @@ from btc_platform.training.dataset import (
     forward_log_return,
 )
 from btc_platform.training.forecaster import Forecaster
-from btc_platform.training.metrics import pinball_loss
 from btc_platform.training.promotion import ChampionScore, decide
+from btc_platform.training.rescore import rescore_on_holdout
 from btc_platform.training.trainer import TrainedModel, train
 
 REPLAYED = 240  # closes before a retrain point the calibration of a new champion replays
@@ -115,16 +115,18 @@ def _candidate(
 
 
 def _rescore(
-    champion: _Champion | None, dataset: TrainingSet, holdout: slice
+    spec: BacktestSpec, champion: _Champion | None, dataset: TrainingSet, model: TrainedModel
 ) -> ChampionScore | None:
     if champion is None:
         return None
-    rows = dataset.frame.iloc[holdout]
-    missing = [c for c in champion.forecaster.columns if c not in rows.columns]
-    if missing:
-        return ChampionScore(champion.version, None, "uses features this set lacks")
-    loss = pinball_loss(rows[TARGET].to_numpy(), champion.forecaster.predict(rows))
-    return ChampionScore(champion.version, loss)
+    return rescore_on_holdout(
+        champion.version,
+        champion.forecaster,
+        champion.trained_until,
+        dataset.frame.iloc[model.holdout.test],
+        model.holdout_forecast,
+        spec.interval_seconds,
+    )
 
 
 def _forecast_chunk(
@@ -193,7 +195,7 @@ def run_backtest(
             dataset, model = trained
             rows = len(dataset.frame)
             decision = decide(
-                model.evaluation, _rescore(champion, dataset, model.holdout.test), spec.tolerance
+                model.evaluation, _rescore(spec, champion, dataset, model), spec.tolerance
             )
             promoted, reason = decision.promote, decision.reason
             if promoted:

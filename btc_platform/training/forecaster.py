@@ -53,7 +53,10 @@ class Forecaster:
         inputs = np.column_stack([values[:, [at[c] for c in self.inputs]], adjustment])
         forecast = standardized_quantiles(self.quantiles, inputs) * scale[:, None]
         forecast[:, 1] *= self.median_shrink
-        return np.sort(forecast, axis=1)
+        # the shrunk p50 stays the p50: the band stretches to hold it, it is not re-sorted
+        forecast[:, 0] = np.minimum(forecast[:, 0], forecast[:, 1])
+        forecast[:, 2] = np.maximum(forecast[:, 2], forecast[:, 1])
+        return forecast
 
     def bind(self, columns: Sequence[str]) -> BoundForecaster:
         """A one-row predictor over feature vectors laid out as `columns`."""

@@ -2,11 +2,13 @@
 
 Decided on the tuning folds (out-of-fold forecasts of the best trial), never on the
 holdout. For each shrink factor on a grid, the p50 times the factor is compared with zero
-return by a Diebold-Mariano test on the absolute errors (Newey-West variance over the
-horizon, since overlapping horizons make errors correlated). The factor kept is the one
-with the largest gain among those whose gain is significant (t > 2); when none is, the p50
-is zero return itself. A model whose band is good is then never blocked, nor made worse,
-by p50 noise.
+return by a Diebold-Mariano test on the absolute errors of all folds (Newey-West variance
+over the horizon, since overlapping horizons make errors correlated). A factor counts only
+when its gain is strong (t > 3: a wrong p50 costs every answer, so the bar is high, and four
+factors are tried) and it also beats zero return in the most recent fold (the one most like
+what comes next). The factor kept is the one with the largest gain among those; when none
+counts, the p50 is zero return itself. A model whose band is good is then never blocked,
+nor made worse, by p50 noise.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SHRINK_GRID = (1.0, 0.75, 0.5, 0.25)
-SIGNIFICANT_T = 2.0
+SIGNIFICANT_T = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +56,15 @@ def choose_median_shrink(folds: list[tuple[np.ndarray, np.ndarray]], lag: int) -
     actual = np.concatenate([a for a, _ in folds])
     median = np.concatenate([f[:, 1] for _, f in folds])
     zero_error = np.abs(actual)
+    latest_actual, latest_forecast = folds[-1]
     best = MedianGuard(0.0, 0.0, -np.inf)
     for shrink in SHRINK_GRID:
         gain = zero_error - np.abs(actual - shrink * median)
         t_stat = diebold_mariano_t(gain, lag)
         skill = float(gain.mean() / zero_error.mean()) if zero_error.mean() > 0 else 0.0
-        if t_stat > SIGNIFICANT_T and (best.shrink == 0 or skill > best.mae_skill):
+        latest_gain = np.abs(latest_actual) - np.abs(latest_actual - shrink * latest_forecast[:, 1])
+        strong = t_stat > SIGNIFICANT_T and latest_gain.mean() > 0
+        if strong and (best.shrink == 0 or skill > best.mae_skill):
             best = MedianGuard(shrink, skill, t_stat)
         elif best.shrink == 0 and t_stat > best.t_stat:
             best = MedianGuard(0.0, 0.0, t_stat)

@@ -20,7 +20,16 @@ DEFAULT_TOLERANCE = 0.005
 class ChampionScore:
     version: str
     pinball_loss: float | None  # None: it could not be re-scored (reason says why)
+    # the challenger's pinball loss on the same rows (None: on its whole holdout)
+    challenger_pinball: float | None = None
+    rows: int = 0  # the holdout rows both were scored on
+    seen_rows: int = 0  # of which the champion had trained on
     reason: str = ""
+
+    def where(self) -> str:
+        if not self.seen_rows:
+            return f"on the {self.rows} holdout rows newer than its training data"
+        return f"on the whole holdout ({self.rows} rows, {self.seen_rows} of which it trained on)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +84,15 @@ def _named(version: str) -> str:
 
 
 def _champion_gate(challenger: float, champion: ChampionScore | None) -> str | None:
-    if champion is None or champion.pinball_loss is None or challenger < champion.pinball_loss:
+    if champion is None or champion.pinball_loss is None:
         return None
+    ours = champion.challenger_pinball if champion.challenger_pinball is not None else challenger
+    if ours < champion.pinball_loss:
+        return None
+    where = champion.where() if champion.rows else "on the same holdout"
     return (
-        f"pinball loss {challenger:.6g} does not beat champion {_named(champion.version)}'s "
-        f"{champion.pinball_loss:.6g} on the same holdout"
+        f"pinball loss {ours:.6g} does not beat champion {_named(champion.version)}'s "
+        f"{champion.pinball_loss:.6g} {where}"
     )
 
 
@@ -89,7 +102,12 @@ def _success(champion: ChampionScore | None) -> str:
     name = _named(champion.version)
     if champion.pinball_loss is None:
         return f"beats the baselines; champion {name} {champion.reason}"
-    return f"beats the baselines and champion {name} ({champion.pinball_loss:.6g})"
+    return (
+        f"beats the baselines and champion {name} ({champion.challenger_pinball:.6g} vs "
+        f"{champion.pinball_loss:.6g} {champion.where()})"
+        if champion.rows
+        else f"beats the baselines and champion {name} ({champion.pinball_loss:.6g})"
+    )
 
 
 def decide(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
+import pandas as pd
 
 from btc_platform.training.baselines import baseline_bands
 from btc_platform.training.config import TrainingConfig
@@ -21,15 +23,16 @@ from btc_platform.training.volatility_model import fit_volatility
 
 @dataclass(frozen=True, slots=True)
 class TrainedModel:
-    forecaster: Forecaster
+    forecaster: Forecaster  # refit on every row (the holdout included): what is served
     params: dict[str, float | int]
     trials: list[Trial]
     median_guard: MedianGuard
     holdout: Split
-    holdout_forecast: np.ndarray  # (rows, 3) log-return quantiles
+    holdout_forecast: np.ndarray  # (rows, 3): the model fit without the holdout, on it
     evaluation: Evaluation
     purge_rows: int
     vol_scaled_band: tuple[float, float]  # the volatility baseline's standardized p10, p90
+    trained_until: datetime  # when the last target the served model learned was realized
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +62,26 @@ def fit_forecaster(
         threads=config.threads,
         on_trial=on_trial,
     )
-    volatility = fit_volatility(frame, feature_set, horizon, config.seed, config.threads)
-    rows_in = standardize(frame, volatility, feature_set.model_columns)
-    booster = fit_quantile_model(
-        rows_in.inputs, rows_in.standardized, tuning.best.params, config.seed, config.threads
-    )
     guard = choose_median_shrink(tuning.out_of_fold, lag=horizon)
-    forecaster = Forecaster(
-        feature_set.key, feature_set.model_columns, volatility, booster, guard.shrink
+    result = TrainingResult(tuning.trials, tuning.best.params, guard)
+    return refit(dataset, rows, result, config), result
+
+
+def refit(
+    dataset: TrainingSet, rows: slice, result: TrainingResult, config: TrainingConfig
+) -> Forecaster:
+    """The forecaster on `rows` with the tuned parameters and the p50 guard's factor."""
+    frame, feature_set = dataset.frame.iloc[rows], dataset.feature_set
+    volatility = fit_volatility(
+        frame, feature_set, dataset.horizon_candles, config.seed, config.threads
     )
-    return forecaster, TrainingResult(tuning.trials, tuning.best.params, guard)
+    standardized = standardize(frame, volatility, feature_set.model_columns)
+    booster = fit_quantile_model(
+        standardized.inputs, standardized.standardized, result.params, config.seed, config.threads
+    )
+    return Forecaster(
+        feature_set.key, feature_set.model_columns, volatility, booster, result.median_guard.shrink
+    )
 
 
 def evaluate(
@@ -93,12 +106,17 @@ def evaluate(
 def train(
     dataset: TrainingSet, config: TrainingConfig, on_trial: Callable[[Trial], None] = lambda _: None
 ) -> TrainedModel:
+    """Tune and fit without the holdout, score there; then refit on every row for serving
+    (the most recent data is the most telling: the served model must not leave it out)."""
     purge = dataset.horizon_candles
-    split = holdout_split(len(dataset.frame), config.holdout_fraction, purge)
-    forecaster, result = fit_forecaster(dataset, split.train, config, on_trial)
-    forecast, evaluation, z_band = evaluate(dataset, forecaster, split.train, split.test)
+    rows = len(dataset.frame)
+    split = holdout_split(rows, config.holdout_fraction, purge)
+    evaluated, result = fit_forecaster(dataset, split.train, config, on_trial)
+    forecast, evaluation, z_band = evaluate(dataset, evaluated, split.train, split.test)
+    lineage = dataset.lineage
+    last = pd.Timestamp(dataset.frame["window_start"].iloc[-1])
     return TrainedModel(
-        forecaster=forecaster,
+        forecaster=refit(dataset, slice(0, rows), result, config),
         params=result.params,
         trials=result.trials,
         median_guard=result.median_guard,
@@ -107,4 +125,9 @@ def train(
         evaluation=evaluation,
         purge_rows=purge,
         vol_scaled_band=z_band,
+        trained_until=(
+            last
+            + pd.Timedelta(seconds=lineage.interval_seconds)
+            + pd.Timedelta(minutes=lineage.horizon_minutes)
+        ).to_pydatetime(),
     )

@@ -1,0 +1,124 @@
+"""Cold start: `btc-platform up --source synthetic` from a fresh data dir to the first
+prediction. Prints when the first drain succeeded, the first champion was promoted and the
+first `POST /predict` answered 200, each in seconds from the start, next to the stage lines
+`up` printed (where the time went).
+
+Target: the first prediction within 180 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from machine import context
+
+from btc_platform_tests.cli_helpers import cli_env
+from btc_platform_tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 180
+DRAINS = (
+    '{ runsOrError(filter: {pipelineName: "drain", statuses: [SUCCESS]}, limit: 1)'
+    " { ... on Runs { results { runId } } } }"
+)
+
+
+def drained(ui: str) -> bool:
+    try:
+        answer = httpx.post(f"http://127.0.0.1:{ui}/graphql", json={"query": DRAINS}, timeout=5)
+        return bool(answer.json()["data"]["runsOrError"]["results"])
+    except (httpx.HTTPError, KeyError, TypeError, ValueError):
+        return False
+
+
+def champion(data_dir: Path) -> bool:
+    try:
+        with sqlite3.connect(data_dir / "mlflow.db") as db:
+            return bool(db.execute("SELECT 1 FROM registered_model_aliases").fetchall())
+    except sqlite3.Error:
+        return False
+
+
+def predicted(api: str) -> bool:
+    try:
+        answer = httpx.post(f"http://127.0.0.1:{api}/predict", json={"pair": "BTC/USD"}, timeout=5)
+        return answer.status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=float, default=600, help="give up after this (s)")
+    args = parser.parse_args()
+    print(context())
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        ports = {name: str(free_port()) for name in ("UI", "API", "MLFLOW")}
+        env = cli_env(
+            data,
+            f"127.0.0.1:{free_port()}",
+            BTC_LOG_FORMAT="console",
+            **{f"BTC_{name}_PORT": port for name, port in ports.items()},
+        )
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "btc_platform", "up", "--source", "synthetic"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        lines: list[tuple[float, str]] = []
+
+        def read() -> None:
+            for line in process.stdout:
+                lines.append((time.monotonic() - started, line.rstrip()))
+
+        threading.Thread(target=read, daemon=True).start()
+        events = {
+            "first successful drain": lambda: drained(ports["UI"]),
+            "first champion": lambda: champion(data),
+            "first prediction (200)": lambda: predicted(ports["API"]),
+        }
+        seen: dict[str, float] = {}
+        try:
+            while len(seen) < len(events) and time.monotonic() - started < args.limit:
+                if process.poll() is not None:
+                    break
+                for name, happened in events.items():
+                    if name not in seen and happened():
+                        seen[name] = time.monotonic() - started
+                time.sleep(1)
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(180)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    print("\nwhat up printed (seconds from the start):")
+    for at, line in lines:
+        if not line.startswith(" "):
+            print(f"  {at:6.1f}  {line[:150]}")
+    print()
+    for name in events:
+        figure = f"{seen[name]:6.1f} s" if name in seen else "   not reached"
+        print(f"{name:28} {figure}")
+    first = seen.get("first prediction (200)")
+    verdict = "met" if first is not None and first <= TARGET_SECONDS else "NOT met"
+    print(f"target: first prediction <= {TARGET_SECONDS} s: {verdict}")
+    return 0 if verdict == "met" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
