@@ -1,20 +1,23 @@
-"""The reference for bench/serve.py: a bare FastAPI app serving the same XGBoost model
-(MODEL_URI) on a fixed feature row, with the same answer shape, nothing else."""
+"""The reference for bench/serve.py: a bare FastAPI app serving the same forecaster
+(MODEL_NAME, MODEL_VERSION) on a fixed feature row, with the same answer shape, nothing else."""
 
 from __future__ import annotations
 
 import math
 import os
 
-import mlflow
 import numpy as np
 from fastapi import FastAPI
 from pydantic import BaseModel
 
 from btc_platform.features.compute import FEATURES
+from btc_platform.tracking.mlflow_setup import use_tracking
+from btc_platform.tracking.registry import Registry
 
-booster = mlflow.xgboost.load_model(os.environ["MODEL_URI"]).get_booster()
-row = np.full((1, len(FEATURES.columns)), 0.5)
+use_tracking(os.environ["MLFLOW_TRACKING_URI"])
+registry = Registry(os.environ["MODEL_NAME"])
+forecaster = registry.load(os.environ["MODEL_VERSION"]).bind(FEATURES.columns)
+row = np.full(len(FEATURES.columns), 0.5)
 app = FastAPI()
 
 
@@ -24,7 +27,7 @@ class Request(BaseModel):
 
 @app.post("/predict")
 def predict(request: Request) -> dict:
-    low, median, high = np.sort(booster.inplace_predict(row).reshape(-1)) / 1e4
+    low, median, high = forecaster.quantiles(row)
     price = 60_000.0
     return {
         "pair": request.pair,

@@ -34,6 +34,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     # MLflow sets its own logger's level when imported (later, lazily): tell it by env.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if level == "DEBUG" else "ERROR")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     quiet = logging.DEBUG if level == "DEBUG" else logging.CRITICAL
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from structlog.testing import capture_logs
 
-from btc_platform.ingest.progress import Progress
+from btc_platform.ingest.progress import Progress, latest_report
+from btc_platform.ingest.rest_backfill import coverage_figures
 from btc_platform.logs import configure_logging
 
 
@@ -35,3 +38,22 @@ def test_reports_count_rate_and_extra_figures_when_due(info_logs) -> None:
             "trades_added": 7,
         }
     ]
+    # the newest report stays readable in the process (what `up`'s status line shows)
+    assert latest_report("draining") == {"messages": 1_000, "per_second": 100.0, "trades_added": 7}
+    assert latest_report("never reported") is None
+
+
+def test_a_backfill_reports_the_share_covered_and_its_eta() -> None:
+    now = [0.0]
+    progress = Progress("rest backfill", clock=lambda: now[0])
+    progress.count, now[0] = 100, 50.0  # 50 s to cover the first 6 of 12 hours
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    half = coverage_figures(
+        "BTC/USD", start, start + timedelta(hours=6), start + timedelta(hours=12), progress
+    )
+    assert half == {
+        "pair": "BTC/USD",
+        "covered": "2026-11-01T00:00:00.000000Z -> 2026-11-01T06:00:00.000000Z",
+        "fraction": 0.5,
+        "eta_seconds": 50,
+    }

@@ -6,12 +6,15 @@ from __future__ import annotations
 import dagster as dg
 
 from btc_platform.defs.resources import MlflowResource
-from btc_platform.defs.retrain_sensor import FIRST_MODEL_CANDLES, LiveTriggers, retrain_sensor
+from btc_platform.defs.retrain_sensor import LiveTriggers, retrain_sensor
 from btc_platform.tracking.registry import Registry
+from btc_platform.training.first_model import FIRST_MODEL_CANDLES
 from btc_platform_tests.test_champion_watcher import registered
 
 
-def evaluate(instance: dg.DagsterInstance, settings, max_age_hours: float = 48):
+def evaluate(
+    instance: dg.DagsterInstance, settings, max_age_hours: float = 48, default_trials: int = 20
+):
     store = MlflowResource(
         tracking_uri=str(settings.mlflow_tracking_uri),
         local_artifacts=str(settings.mlflow_artifacts),
@@ -19,7 +22,8 @@ def evaluate(instance: dg.DagsterInstance, settings, max_age_hours: float = 48):
         champion_max_age_hours=max_age_hours,
     )
     context = dg.build_sensor_context(instance=instance, resources={"mlflow_store": store})
-    return retrain_sensor(LiveTriggers(skill_floor=-0.05, coverage_tolerance=0.15))(context)
+    triggers = LiveTriggers(skill_floor=-0.05, coverage_tolerance=0.15)
+    return retrain_sensor(triggers, default_trials)(context)
 
 
 def drained(instance: dg.DagsterInstance, candles: int) -> None:
@@ -38,8 +42,22 @@ def test_a_first_model_waits_for_history_then_is_requested_with_its_reason(model
     [request] = evaluate(instance, model_settings).run_requests
     assert request.run_key == f"first-model-{(FIRST_MODEL_CANDLES + 100) // 240}"
     assert request.tags["retrain_reason"] == (
-        f"no champion yet and {FIRST_MODEL_CANDLES + 100} candles to train on"
+        f"no champion yet and {FIRST_MODEL_CANDLES + 100} candles to train on "
+        "(first-model budget: 4 trials, 2 folds)"
     )
+    # the first model's budget fits its few rows; a smaller default budget is kept
+    budget = request.run_config["ops"]["price_model"]["config"]
+    assert budget == {"trials": 4, "cv_folds": 2}
+    [small] = evaluate(instance, model_settings, default_trials=2).run_requests
+    assert small.run_config["ops"]["price_model"]["config"]["trials"] == 2
+
+
+def test_later_retrains_get_the_normal_budget(model_settings):
+    instance = dg.DagsterInstance.ephemeral()
+    version = registered(model_settings, seed=1)
+    Registry(model_settings.model_name).promote(version)
+    [request] = evaluate(instance, model_settings, max_age_hours=1e-9).run_requests
+    assert request.run_config == {}  # the job's defaults: BTC_TRAINING_TRIALS, three folds
 
 
 def test_an_old_champion_is_replaced_and_a_fresh_one_is_left_alone(model_settings):

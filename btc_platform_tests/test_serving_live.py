@@ -158,7 +158,7 @@ def test_stale_features_and_unknown_pairs_are_refused(settings, topics, tmp_path
         wait_until(lambda: PAIR in runtime.latest, 60, "live features")
         with pytest.raises(
             Unavailable,
-            match=r"features for BTC/USD are stale: the newest "
+            match=r"features for BTC/USD are stale \(\d+ candles behind\): the newest "
             r"closed candle ended \d+ s ago \(limit 300 s",
         ):
             runtime.predict(PAIR)

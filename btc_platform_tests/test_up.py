@@ -87,8 +87,26 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
     assert str(champion.version) == answer["model_version"]
     # The retrain sensor launched it and said why.
     reasons = [t["value"] for r in retrains for t in r["tags"] if t["key"] == "retrain_reason"]
-    assert any(reason.startswith("no champion yet and ") for reason in reasons), retrains
+    assert any(
+        reason.startswith("no champion yet and ") and "(first-model budget: 3 trials" in reason
+        for reason in reasons
+    ), retrains
     assert any("champion: v" in line for line in out.splitlines() if line.startswith("status"))
+    # The status line named each stage it passed through, in the order of a cold start.
+    stages = [
+        line.split("  ", 1)[1].split(" (")[0].split(" |")[0]
+        for line in out.splitlines()
+        if line.startswith("status  ")
+    ]
+    passed = list(dict.fromkeys(stages))
+    order = ["draining", "first training", "prediction service catching up", "serving"]
+    assert passed[0] in order[:2] and passed[-1] == "serving", passed
+    assert passed == [name for name in order if name in passed], passed
+    assert all(
+        "candles for a first model" in line
+        for line in out.splitlines()
+        if line.startswith("status  draining")
+    ), out
     for name in ("dagster", "mlflow", "predictor"):
         assert f"{name} stopped" in out
     assert "broker stopped" in out

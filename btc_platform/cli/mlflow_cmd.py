@@ -23,5 +23,9 @@ def mlflow_ui(settings: Settings, port: int | None) -> None:
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     command += ["--default-artifact-root", settings.mlflow_artifacts.as_uri()]
     command += ["--host", "127.0.0.1", "--port", str(port or settings.mlflow_port)]
+    # one local user: one worker, and no job runner (MLflow's GenAI jobs); four workers and
+    # the runner cost a cold start about a minute of CPU on two cores (bench/up.py)
+    command += ["--workers", "1"]
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     click.echo(f"MLflow UI on http://127.0.0.1:{port or settings.mlflow_port} for {uri}")
     os.execv(sys.executable, command)

@@ -5,15 +5,15 @@ Three steps: the history is read and the forecasts written in the DuckDB pool; t
 part (retrains, forecasts, the MLflow summary run) runs outside it, so drains go on.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from btc_platform.cli.params import DurationType
 from btc_platform.defs.metadata import markdown_table
 from btc_platform.defs.resources import DUCKDB_POOL, MlflowResource, OfflineStoreResource
+from btc_platform.store.candle_import import parse_interval
 from btc_platform.training.config import TrainingConfig
 
 GROUP = "training"
@@ -48,7 +48,7 @@ def backtest_asset(
             horizon_minutes=config.horizon_minutes,
             since=_naive_utc(config.since),
             until=_naive_utc(config.until),
-            retrain_every=DurationType().convert(config.retrain_every, None, None),
+            retrain_every=timedelta(seconds=parse_interval(config.retrain_every)),
             config=TrainingConfig(trials=config.trials),
             tolerance=mlflow_store.promotion_tolerance,
         )

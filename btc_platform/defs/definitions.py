@@ -40,7 +40,8 @@ def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.De
                     skill_floor=settings.live_skill_floor,
                     coverage_tolerance=settings.live_coverage_tolerance,
                     min_predictions=min(30, settings.live_window),
-                )
+                ),
+                settings.training_trials,
             ),
         ],
         schedules=[

@@ -10,11 +10,8 @@ import dagster as dg
 from btc_platform.defs.jobs import RETRAIN_JOB, retrain_job
 from btc_platform.defs.resources import MlflowResource
 from btc_platform.defs.sensors import IN_FLIGHT
-from btc_platform.features.compute import FEATURES
+from btc_platform.training.first_model import FIRST_MODEL_CANDLES, first_model_budget
 from btc_platform.training.live_accuracy import NOMINAL_COVERAGE
-
-# A first model needs the features' warm-up plus rows to tune, purge and hold out.
-FIRST_MODEL_CANDLES = FEATURES.warmup_candles + 1_600
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +48,7 @@ def why_retrain(
     context: dg.SensorEvaluationContext,
     mlflow_store: MlflowResource,
     triggers: LiveTriggers,
+    default_trials: int,
 ) -> dg.SensorResult:
     if context.instance.get_runs(
         filters=dg.RunsFilter(job_name=RETRAIN_JOB, statuses=IN_FLIGHT), limit=1
@@ -67,9 +65,13 @@ def why_retrain(
                 skip_reason=f"no champion; waiting for {FIRST_MODEL_CANDLES} candles "
                 f"(have {candles})"
             )
-        reason = f"no champion yet and {candles} candles to train on"
+        budget = first_model_budget(default_trials)
+        config = {"ops": {"price_model": {"config": budget}}}
+        reason = f"no champion yet and {candles} candles to train on (first-model budget: "
+        reason += f"{budget['trials']} trials, {budget['cv_folds']} folds)"
         key = f"first-model-{candles // 240}"  # a failed attempt is retried on more data
     else:
+        config = {}
         version = str(champion.version)
         by_version = latest_metadata(context.instance, "live_accuracy", "by_version") or {}
         live = by_version.get(version) if isinstance(by_version, dict) else None
@@ -94,23 +96,26 @@ def why_retrain(
             )
     context.log.info(f"requesting a retrain: {reason}")
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=key, tags={"retrain_reason": reason})]
+        run_requests=[
+            dg.RunRequest(run_key=key, run_config=config, tags={"retrain_reason": reason})
+        ]
     )
 
 
-def retrain_sensor(triggers: LiveTriggers) -> dg.SensorDefinition:
+def retrain_sensor(triggers: LiveTriggers, default_trials: int) -> dg.SensorDefinition:
     @dg.sensor(
         name="retrain_sensor",
         job=retrain_job,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=20,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests a retrain when there is no champion yet (and history enough), "
+        description="Requests a retrain when there is no champion yet (and history enough; "
+        "a first-model budget of few trials), "
         "when the champion's live skill or band coverage fails (BTC_LIVE_*), or when it is "
         "older than BTC_CHAMPION_MAX_AGE_HOURS.",
     )
     def _sensor(
         context: dg.SensorEvaluationContext, mlflow_store: MlflowResource
     ) -> dg.SensorResult:
-        return why_retrain(context, mlflow_store, triggers)
+        return why_retrain(context, mlflow_store, triggers, default_trials)
 
     return _sensor

@@ -18,14 +18,15 @@ import pandas as pd
 from btc_platform.features.candle_arrays import CandleArrays
 from btc_platform.features.windows import rolling_sum
 
-with warnings.catch_warnings():  # pandas-ta 0.4 uses pandas APIs that pandas 3 deprecates
-    warnings.simplefilter("ignore")
-    import pandas_ta as ta
-
 WARMUP = 400
 
 
 def indicator_features(c: CandleArrays, vol_ref: np.ndarray) -> dict[str, np.ndarray]:
+    # imported on first use: every Dagster run worker imports this module, few compute
+    with warnings.catch_warnings():  # pandas-ta 0.4 uses pandas APIs that pandas 3 deprecates
+        warnings.simplefilter("ignore")
+        import pandas_ta as ta
+
     high, low, close, volume = (pd.Series(values) for values in (c.high, c.low, c.close, c.volume))
     moves = c.close * vol_ref  # one typical one-candle move, in price units
     adx = ta.adx(high, low, close, length=14)

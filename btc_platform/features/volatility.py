@@ -10,7 +10,6 @@ volatility baseline's scale: the standard deviation of the last 60 one-candle re
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 from btc_platform.features.candle_arrays import CandleArrays
 from btc_platform.features.windows import rolling_mean, rolling_std
@@ -30,6 +29,8 @@ def exp_window_mean(values: np.ndarray, halflife: int, window: int) -> np.ndarra
     A truncated exponential filter: s_t - decay^window * s_(t-window) of the infinite one,
     so no value older than the window has any weight. NaN until the window is full.
     """
+    from scipy.signal import lfilter  # 1.7 s to import: only where features are computed
+
     decay = 0.5 ** (1.0 / halflife)
     full = lfilter([1.0], [1.0, -decay], np.nan_to_num(values))
     truncated = full.copy()

@@ -16,6 +16,7 @@ import orjson
 
 from btc_platform.ingest.backoff import Backoff
 from btc_platform.ingest.kraken_symbols import rest_pair
+from btc_platform.ingest.unreachable import Reachability, Unreachable, unreachable_reason
 from btc_platform.logs import get_logger
 from btc_platform.trades import InvalidTrade, Rejected, Trade, make_trade
 
@@ -73,6 +74,7 @@ class KrakenRest:
         self.max_attempts = max_attempts
         self.requests = 0
         self.rate_limited = 0
+        self.reachability = Reachability("the Kraken REST API", self.base_url)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -130,23 +132,32 @@ class KrakenRest:
 
     async def _get(self, path: str, params: dict[str, str | int]) -> dict:
         url = self.base_url + path
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        while attempt < self.max_attempts:
             self.requests += 1
-            reason = await self._attempt(url, params)
-            if isinstance(reason, dict):
+            outcome = await self._attempt(url, params)
+            if isinstance(outcome, dict):
                 self._backoff.reset()
-                return reason
+                self.reachability.reached()
+                return outcome
             delay = self._backoff.next_delay()
-            log.warning("kraken rest retry", url=url, reason=reason, attempt=attempt, delay=delay)
+            if isinstance(outcome, Unreachable):  # retried until the network is back
+                self.reachability.failed(outcome.reason, delay)
+            else:
+                attempt += 1
+                log.warning(
+                    "kraken rest retry", url=url, reason=outcome, attempt=attempt, delay=delay
+                )
             await asyncio.sleep(delay)
         raise KrakenRestError(f"{url}: gave up after {self.max_attempts} attempts")
 
-    async def _attempt(self, url: str, params: dict[str, str | int]) -> dict | str:
+    async def _attempt(self, url: str, params: dict[str, str | int]) -> dict | str | Unreachable:
         """The decoded body, or the reason to retry; raises on errors retrying won't fix."""
         try:
             response = await self._client.get(url, params=params)
         except httpx.HTTPError as error:
-            return f"{type(error).__name__}: {error}"
+            reason = unreachable_reason(error)
+            return Unreachable(reason) if reason else f"{type(error).__name__}: {error}"
         if response.status_code == 429 or response.status_code >= 500:
             return f"HTTP {response.status_code}"
         try:

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from btc_platform.ingest.backoff import Backoff
 from btc_platform.ingest.gap_filler import GapFiller
 from btc_platform.ingest.kraken_rest import KrakenRest
+from btc_platform.ingest.unreachable import Reachability, unreachable_reason
 from btc_platform.logs import get_logger
 from btc_platform.trades import InvalidTrade, Rejected, Trade, trade_from_fields
 
@@ -60,24 +61,32 @@ class KrakenTradeStream:
         self.ping_interval = ping_interval
         self.stale_after = stale_after
         self.connections = 0
+        self.reachability = Reachability("the Kraken WebSocket", url)
         self._req_ids = itertools.count(1)
 
     async def trades(self) -> AsyncIterator[Trade | Rejected]:
         """Trades of the subscribed pairs, gap-free per pair, until cancelled."""
         while True:
+            connected = False
             try:
                 async with connect(self.url, max_size=2**22, open_timeout=10) as ws:
+                    connected = True
                     self.connections += 1
+                    self.reachability.reached()
                     log.info("kraken websocket connected", url=self.url, pairs=sorted(self.pairs))
                     async for item in self._session(ws):
                         yield item
             except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError) as error:
                 delay = self.backoff.next_delay()
-                log.warning(
-                    "kraken websocket disconnected; reconnecting",
-                    error=f"{type(error).__name__}: {error}",
-                    retry_in=round(delay, 2),
-                )
+                reason = None if connected else unreachable_reason(error)
+                if reason:
+                    self.reachability.failed(reason, delay)
+                else:
+                    log.warning(
+                        "kraken websocket disconnected; reconnecting",
+                        error=f"{type(error).__name__}: {error}",
+                        retry_in=round(delay, 2),
+                    )
                 await asyncio.sleep(delay)
 
     async def _session(self, ws: ClientConnection) -> AsyncIterator[Trade | Rejected]:

@@ -1,12 +1,23 @@
-"""Progress reports for long work: count and rate (callers add an ETA), every few seconds."""
+"""Progress reports for long work: count and rate (callers add an ETA), every few seconds;
+the latest report of each kind of work stays readable in the process (`up`'s status line)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from btc_platform.logs import get_logger
+
+_latest: dict[str, dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def latest_report(event: str) -> dict[str, Any] | None:
+    """The figures of the newest report of `event` in this process, or None."""
+    with _lock:
+        return _latest.get(event)
 
 
 class Progress:
@@ -42,3 +53,5 @@ class Progress:
     def report(self, **fields: Any) -> None:
         figures: dict[str, Any] = {self.unit: self.count, "per_second": round(self.rate, 1)}
         self._log.info(self.event, **figures, **fields)
+        with _lock:
+            _latest[self.event] = figures | fields

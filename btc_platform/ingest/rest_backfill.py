@@ -60,13 +60,15 @@ async def rest_backfill(
             points[pair] = (item.trade_id, item.ts)
             if resume and progress.count % save_every == 0:
                 resume.save(points)
-            progress.advance(1, partial(_figures, pair, covered_from, item.ts, end, progress))
+            progress.advance(
+                1, partial(coverage_figures, pair, covered_from, item.ts, end, progress)
+            )
         if resume:
             resume.save(points)
         progress.report(pair=pair, done=True)
 
 
-def _figures(
+def coverage_figures(
     pair: str, first: datetime, current: datetime, end: datetime, progress: Progress
 ) -> dict[str, object]:
     """What a progress line shows: the time covered and the ETA from how fast it is covered."""
@@ -75,8 +77,10 @@ def _figures(
     if progress.rate and covered > 0:
         elapsed = progress.count / progress.rate
         eta = round((end - current).total_seconds() * elapsed / covered)
+    span = (end - first).total_seconds()
     return {
         "pair": pair,
         "covered": f"{format_ts(first)} -> {format_ts(current)}",
+        "fraction": round(min(1.0, covered / span), 3) if span > 0 else 1.0,
         "eta_seconds": eta,
     }

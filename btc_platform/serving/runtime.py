@@ -168,9 +168,10 @@ class LiveRuntime:
         age = (datetime.now(UTC) - features.as_of.replace(tzinfo=UTC)).total_seconds()
         limit = self.settings.max_feature_age_seconds
         if age > limit:
+            behind = int(age // self.settings.candle_seconds)
             raise Unavailable(
-                f"features for {pair} are stale: the newest closed candle ended {age:.0f} s "
-                f"ago (limit {limit:.0f} s, BTC_MAX_FEATURE_AGE_SECONDS)"
+                f"features for {pair} are stale ({behind} candles behind): the newest closed "
+                f"candle ended {age:.0f} s ago (limit {limit:.0f} s, BTC_MAX_FEATURE_AGE_SECONDS)"
             )
         model = self.champion.current
         if model is None:

@@ -1,33 +1,28 @@
-"""What `up` prints: the table of URLs once the children answer, then a status line (last
-drain, champion, last prediction) every `every` seconds."""
+"""What `up` prints: the table of URLs once the children answer, then a status line: the
+stage (backfill, draining, first training, prediction service catching up, serving) with its
+progress, the last drain, the champion and the last prediction."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
 
-import httpx
-
+from btc_platform.broker.topics import Topics
+from btc_platform.ingest.progress import latest_report
 from btc_platform.settings import Settings
 from btc_platform.stack.child import Child
+from btc_platform.stack.observe import (
+    KafkaLag,
+    dagster_state,
+    predictor_answer,
+    training_progress,
+)
+from btc_platform.stack.stage import Observed, Stage, rendering, stage
+from btc_platform.training.first_model import FIRST_MODEL_CANDLES
 
-LAST_DRAIN = """{ runsOrError(filter: {pipelineName: "drain"}, limit: 1) {
-  ... on Runs { results { status endTime } } } }"""
 HEALTH_TIMEOUT = 240.0
-
-
-def last_drain(dagster: Child) -> str:
-    try:
-        answer = httpx.post(f"{dagster.url}/graphql", json={"query": LAST_DRAIN}, timeout=5)
-        runs = answer.json()["data"]["runsOrError"]["results"]
-    except (httpx.HTTPError, KeyError, TypeError, ValueError):
-        return "unknown"
-    if not runs:
-        return "none yet"
-    ended = runs[0]["endTime"]
-    ago = f", {time.time() - ended:.0f} s ago" if ended else ""
-    return f"{runs[0]['status'].lower()}{ago}"
 
 
 def champion_version(settings: Settings) -> str:
@@ -42,14 +37,12 @@ def champion_version(settings: Settings) -> str:
     return f"v{champion.version}" if champion else "none yet"
 
 
-def last_prediction(predictor: Child, pair: str) -> str:
-    try:
-        answer = httpx.post(f"{predictor.url}/predict", json={"pair": pair}, timeout=5)
-        body = answer.json()
-    except (httpx.HTTPError, ValueError):
+def last_prediction(answer: tuple[int, dict] | None, pair: str) -> str:
+    if answer is None:
         return "service not answering"
-    if answer.status_code != 200:
-        return f"none ({body.get('error', answer.status_code)})"
+    status, body = answer
+    if status != 200:
+        return f"none ({body.get('error', status)})"
     return (
         f"{pair} {body['predicted_price']:,.0f} in {body['horizon_minutes']} min "
         f"(band {body['band_low']:,.0f}-{body['band_high']:,.0f}, model v{body['model_version']})"
@@ -57,16 +50,26 @@ def last_prediction(predictor: Child, pair: str) -> str:
 
 
 class StatusReporter(threading.Thread):
+    """The URLs once the children answer, then the status line: on a terminal updated in
+    place every `poll` s; in a log one line at each change of stage and every `every` s."""
+
     def __init__(
         self,
         settings: Settings,
         children: list[Child],
         echo: Callable[[str], None],
         every: float = 30.0,
+        in_place: bool | None = None,
     ) -> None:
         super().__init__(name="up-status", daemon=True)
         self.settings, self.children, self.echo, self.every = settings, children, echo, every
+        self.in_place = sys.stdout.isatty() if in_place is None else in_place
+        self.poll = 2.0 if self.in_place else min(every, 5.0)
         self.stopped = threading.Event()
+
+    def write(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
     def run(self) -> None:
         waiting = list(self.children)
@@ -82,9 +85,42 @@ class StatusReporter(threading.Thread):
         for child in self.children:
             self.echo(f"{child.name:<{width}}  {child.url:<24}  {child.purpose}")
         by_name = {child.name: child for child in self.children}
-        while not self.stopped.wait(self.every):
-            self.echo(
-                f"status  last drain: {last_drain(by_name['dagster'])} | champion: "
-                f"{champion_version(self.settings)} | last prediction: "
-                f"{last_prediction(by_name['predictor'], self.settings.pairs[0])}"
-            )
+        lag = KafkaLag(self.settings.kafka_bootstrap, Topics().trades)
+        shown, last_line = None, float("-inf")
+        try:
+            while not self.stopped.wait(self.poll):
+                current, line = self.status(by_name, lag)
+                due = time.monotonic() - last_line >= self.every
+                text = rendering(shown, current, line, self.in_place, due)
+                if text:
+                    self.write(text)
+                    last_line = time.monotonic()
+                shown = current.name
+        finally:
+            lag.close()
+            if self.in_place and shown is not None:
+                self.write("\n")
+
+    def status(self, by_name: dict[str, Child], lag: KafkaLag) -> tuple[Stage, str]:
+        dagster = dagster_state(by_name["dagster"].url)
+        champion = champion_version(self.settings)
+        answer = predictor_answer(by_name["predictor"].url, self.settings.pairs[0])
+        backfill = latest_report("rest backfill")
+        first = not champion.startswith("v")
+        seen = Observed(
+            backfill=backfill,
+            backfill_finished=backfill is None
+            or bool(backfill.get("done") and backfill.get("pair") == self.settings.pairs[-1]),
+            drain=dagster.drain,
+            trades_behind=lag.behind(dagster.next_offsets) if first else None,
+            candles=dagster.candles,
+            first_model_candles=FIRST_MODEL_CANDLES,
+            training=training_progress(str(self.settings.mlflow_tracking_uri)) if first else None,
+            champion=None if first else champion,
+            answer=None if answer is None else (answer[0], str(answer[1].get("error", ""))),
+        )
+        current = stage(seen)
+        return current, (
+            f"status  {current} | last drain: {dagster.drain} | champion: {champion} | "
+            f"last prediction: {last_prediction(answer, self.settings.pairs[0])}"
+        )
