@@ -64,6 +64,8 @@ bench: $(VENV)/.synced  ## the benchmarks (print their figures)
 	$(VENV)/bin/python bench/drain.py
 	$(VENV)/bin/python bench/train.py
 	$(VENV)/bin/python bench/serve.py
+	$(VENV)/bin/python bench/quality.py
+	$(VENV)/bin/python bench/up.py
 
 clean:  ## remove the environments and local state
 	rm -rf $(VENV) .tools .btc-platform

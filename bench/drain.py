@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from kafka import KafkaConsumer, TopicPartition
+from machine import context
 
 from btc_platform.broker.embedded import EmbeddedBroker
 from btc_platform.broker.publisher import TradePublisher
@@ -102,6 +103,7 @@ def candles_duckdb_vs_pandas(rows: int) -> tuple[float, float, float]:
             + np.sort(rng.integers(0, 86_400 * 30 * 1_000_000, rows)).astype("timedelta64[us]"),
             "price": 60_000 + rng.standard_normal(rows).cumsum(),
             "qty": rng.exponential(0.05, rows),
+            "side": np.where(rng.random(rows) < 0.5, "buy", "sell"),
         }
     )
     connection = duckdb.connect()
@@ -132,6 +134,7 @@ def main() -> None:
     parser.add_argument("--candle-rows", type=int, default=10_000_000)
     args = parser.parse_args()
     configure_logging("WARNING", "console")
+    print(context())
     tune_garbage_collector()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
+from machine import context
 
 from btc_platform.broker.embedded import EmbeddedBroker
 from btc_platform.broker.publisher import TradePublisher
@@ -75,6 +76,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     configure_logging("WARNING", "console")
+    print(context())
     tune_garbage_collector()  # as the btc-platform command does, for both contenders
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

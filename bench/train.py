@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import context
+
 from btc_platform.features.compute import FEATURES, compute_features
 from btc_platform.logs import configure_logging
 from btc_platform.runtime import tune_garbage_collector
@@ -77,6 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("WARNING", "console")
     tune_garbage_collector()
+    print(context())
     with tempfile.TemporaryDirectory() as workdir:
         training_run(args.rows, args.trials, Path(workdir))
     feature_speed(args.candles, args.naive_sample)

@@ -6,11 +6,19 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PAIR_PATTERN = re.compile(r"^[A-Z0-9]{2,10}/[A-Z0-9]{2,10}$")
 ENV_PREFIX = "BTC_"
+SECRETS = {"api_token"}  # never echoed, not even in an error about them
 
 
 class SettingsError(ValueError):
@@ -48,6 +56,7 @@ class Settings(BaseSettings):
     )
     ui_port: int = Field(default=3000, ge=1, le=65_535)
     api_port: int = Field(default=3001, ge=1, le=65_535)
+    api_token: SecretStr | None = None  # None: an open API
     mlflow_port: int = Field(default=5000, ge=1, le=65_535)
     log_level: str = "INFO"
     log_format: str = "auto"
@@ -91,6 +100,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("api_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+        return value
 
     @field_validator("retrain_cron")
     @classmethod
@@ -146,5 +162,6 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for item in error.errors():
             field = str(item["loc"][0]) if item["loc"] else "settings"
-            problems.append(f"{_env_name(field)}={item.get('input')!r}: {item['msg']}")
+            shown = "<hidden>" if field in SECRETS else repr(item.get("input"))
+            problems.append(f"{_env_name(field)}={shown}: {item['msg']}")
         raise SettingsError("invalid setting " + "; ".join(problems)) from None

@@ -101,6 +101,17 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
     rendered = yaml.safe_load(checked.stdout)
     assert set(rendered["services"]) == SERVICES
     assert rendered["services"]["ingest"]["environment"]["BTC_PAIRS"] == "BTC/USD"
+    predictor = rendered["services"]["predictor"]["environment"]
+    assert predictor["BTC_API_TOKEN"] == "change-me-to-a-long-random-token"
+    assert predictor["BTC_KAFKA_BOOTSTRAP"] == "redpanda:9092"  # the shared settings stay
+
+    without_token = (tmp_path / ".env").read_text().replace("BTC_API_TOKEN=", "# BTC_API_TOKEN=")
+    (tmp_path / ".env").write_text(without_token)
+    unset = subprocess.run(
+        [*command, "config"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert unset.returncode != 0 and "set BTC_API_TOKEN in .env" in unset.stderr
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
 
     broken = (
         (tmp_path / "docker-compose.yml")

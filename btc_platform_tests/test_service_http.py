@@ -46,6 +46,16 @@ def own_broker(tmp_path_factory):
         yield embedded
 
 
+def service_env(settings, bootstrap: str, **extra: str) -> dict[str, str]:
+    """The environment of a `bentoml serve` on the test's data dir and MLflow store."""
+    return cli_env(
+        settings.data_dir,
+        bootstrap,
+        MLFLOW_TRACKING_URI=str(settings.mlflow_tracking_uri),
+        **extra,
+    )
+
+
 def serve(env: dict[str, str], port: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -110,12 +120,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = cli_env(
-        settings.data_dir,
-        own_broker.bootstrap,
-        MLFLOW_TRACKING_URI=str(settings.mlflow_tracking_uri),
-        BTC_CHAMPION_POLL_SECONDS="1",
-    )
+    env = service_env(settings, own_broker.bootstrap, BTC_CHAMPION_POLL_SECONDS="1")
     server = serve(env, port)
     try:
         wait_until(lambda: http_status(f"{url}/livez") == 200, 120, "bentoml serve to answer")

@@ -38,10 +38,16 @@ def runs(ui_port: str) -> list[dict]:
         return []
 
 
+TOKEN = "up-test-token-0123456789abcdef"
+
+
 def prediction(api_port: str) -> dict | None:
     try:
         answer = httpx.post(
-            f"http://127.0.0.1:{api_port}/predict", json={"pair": "BTC/USD"}, timeout=5
+            f"http://127.0.0.1:{api_port}/predict",
+            json={"pair": "BTC/USD"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=5,
         )
     except httpx.HTTPError:
         return None
@@ -50,7 +56,9 @@ def prediction(api_port: str) -> dict | None:
 
 @pytest.mark.slow
 def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_path) -> None:
-    env = platform_env(tmp_path, BTC_DRAIN_SENSOR_SECONDS="5", BTC_TRAINING_TRIALS="3")
+    env = platform_env(
+        tmp_path, BTC_DRAIN_SENSOR_SECONDS="5", BTC_TRAINING_TRIALS="3", BTC_API_TOKEN=TOKEN
+    )
     process = start_cli(["up", "--source", "synthetic", "--status-every", "10"], env)
     try:
         drained = wait_until(
@@ -92,6 +100,10 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
         for reason in reasons
     ), retrains
     assert any("champion: v" in line for line in out.splitlines() if line.startswith("status"))
+    # the status line reads the guarded API with the token, and no log or line shows it
+    assert any("last prediction: BTC/USD " in line for line in out.splitlines()), out
+    logs = "".join(path.read_text() for path in (tmp_path / "logs").glob("*.log"))
+    assert TOKEN not in out + err + logs
     # The status line named each stage it passed through, in the order of a cold start.
     stages = [
         line.split("  ", 1)[1].split(" (")[0].split(" |")[0]

@@ -37,7 +37,7 @@ def skill_of(model: ServedModel) -> Skill:
 def prediction(
     model: ServedModel, forecast: Forecast, horizon_minutes: int, now: datetime | None = None
 ) -> Prediction:
-    low, median, high = (float(q) for q in forecast.quantiles)
+    low, median, high = (float(q) + 0.0 for q in forecast.quantiles)  # + 0.0: no -0.0
     point = forecast.point
     as_of = point.as_of.replace(tzinfo=UTC)
     return Prediction(

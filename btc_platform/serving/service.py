@@ -8,11 +8,13 @@ missing champion or stale features 503 with the reason; never a 500 for a bad re
 from __future__ import annotations
 
 import bentoml
-from fastapi import FastAPI
+from fastapi import FastAPI, Security
+from fastapi.security import HTTPBearer
 from starlette.responses import HTMLResponse, JSONResponse
 
 from btc_platform.logs import configure_logging, get_logger
 from btc_platform.serving.api_models import CandleIn, ErrorBody, ModelCard, Pair, Prediction
+from btc_platform.serving.api_token import TOKEN_HELP, BearerToken
 from btc_platform.serving.client_candles import BadCandles, features_from_candles
 from btc_platform.serving.dashboard import dashboard_data, dashboard_page
 from btc_platform.serving.forecast import logged_record, model_card, prediction
@@ -21,6 +23,8 @@ from btc_platform.settings import load_settings
 
 log = get_logger(__name__)
 info = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+# documents the credential in the OpenAPI spec; the BearerToken middleware enforces it
+BEARER = [Security(HTTPBearer(auto_error=False, description=TOKEN_HELP))]
 
 
 def error(status: int, reason: str) -> JSONResponse:
@@ -31,7 +35,12 @@ def error(status: int, reason: str) -> JSONResponse:
 @bentoml.service(name="btc_price_predictor", workers=1, traffic={"timeout": 10})
 @bentoml.asgi_app(info, path="/")
 class PricePredictor:
-    """Real-time p10/p50/p90 forecasts of the BTC price a few minutes ahead."""
+    """Real-time p10/p50/p90 forecasts of the BTC price a few minutes ahead.
+
+    Authentication: when the server has BTC_API_TOKEN set, /predict, /predict_candles,
+    /model, /dashboard and /metrics need the header `Authorization: Bearer <token>` (401
+    otherwise); /livez and /readyz stay open for probes.
+    """
 
     def __init__(self) -> None:
         self.settings = load_settings()
@@ -75,17 +84,22 @@ class PricePredictor:
         self.runtime.prediction_log.publish(record | {"origin": "candles"})
         return answer
 
-    @info.get("/dashboard", response_class=HTMLResponse)
+    @info.get("/dashboard", response_class=HTMLResponse, dependencies=BEARER)
     def dashboard(self) -> HTMLResponse:
         """A live page: price, the forecasts and their bands, live skill, the champion."""
         return HTMLResponse(dashboard_page())
 
-    @info.get("/dashboard/data")
+    @info.get("/dashboard/data", dependencies=BEARER)
     def dashboard_numbers(self, pair: str = "BTC/USD") -> dict[str, object]:
         """What the dashboard draws, as JSON."""
         return dashboard_data(self.runtime, pair.upper())
 
-    @info.get("/model", response_model=ModelCard, responses={503: {"model": ErrorBody}})
+    @info.get(
+        "/model",
+        response_model=ModelCard,
+        responses={401: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+        dependencies=BEARER,
+    )
     def model(self) -> ModelCard | JSONResponse:
         """The champion being served: version, feature set, training window, holdout metrics
         and its promotion decision."""
@@ -93,3 +107,11 @@ class PricePredictor:
         if served is None:
             return error(503, self.runtime.champion.problem or "no champion model loaded")
         return model_card(served, self.runtime.champion.problem, self.runtime.calibrations(served))
+
+
+def _token() -> str | None:
+    token = load_settings().api_token
+    return token.get_secret_value() if token else None
+
+
+PricePredictor.add_asgi_middleware(BearerToken, token=_token())

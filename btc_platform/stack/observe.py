@@ -113,10 +113,12 @@ def training_progress(tracking_uri: str) -> tuple[int, int, float | None] | None
     return min(done, trials), trials, eta
 
 
-def predictor_answer(url: str, pair: str) -> tuple[int, dict] | None:
-    """The status and body of POST /predict for `pair`, or None when nothing answers."""
+def predictor_answer(url: str, pair: str, token: str | None = None) -> tuple[int, dict] | None:
+    """The status and body of POST /predict for `pair` (with the API token, when there is
+    one), or None when nothing answers."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        answer = httpx.post(f"{url}/predict", json={"pair": pair}, timeout=5)
+        answer = httpx.post(f"{url}/predict", json={"pair": pair}, headers=headers, timeout=5)
         return answer.status_code, answer.json()
     except (httpx.HTTPError, ValueError):
         return None

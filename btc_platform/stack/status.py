@@ -104,7 +104,12 @@ class StatusReporter(threading.Thread):
     def status(self, by_name: dict[str, Child], lag: KafkaLag) -> tuple[Stage, str]:
         dagster = dagster_state(by_name["dagster"].url)
         champion = champion_version(self.settings)
-        answer = predictor_answer(by_name["predictor"].url, self.settings.pairs[0])
+        token = self.settings.api_token
+        answer = predictor_answer(
+            by_name["predictor"].url,
+            self.settings.pairs[0],
+            token.get_secret_value() if token else None,
+        )
         backfill = latest_report("rest backfill")
         first = not champion.startswith("v")
         seen = Observed(
