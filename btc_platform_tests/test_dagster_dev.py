@@ -81,7 +81,6 @@ def wait_for(condition, timeout: float, what: str) -> object:
     )
 
 
-@pytest.mark.slow
 def run_outcome(port: int, job: str, run_id: str | None = None) -> str | None:
     """The finished statuses of the job's runs (or of one run), or None while none ended."""
     statuses = [
@@ -106,13 +105,14 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
         BTC_KAFKA_BOOTSTRAP=broker.bootstrap,
         BTC_DRAIN_SENSOR_SECONDS="1",
     )
+    # its output goes to a file: a pipe nobody reads fills up and blocks `dagster dev`
+    log = (tmp_path / "dagster-dev.log").open("w")
     dev = subprocess.Popen(
         [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
         overview = wait_for(lambda: graphql(port, OVERVIEW), 90, "the Dagster UI")
@@ -179,6 +179,7 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
             dev.wait(180)  # generous: a drain run in flight finishes first
         finally:
             dev.kill()
+            log.close()
     _, alive = psutil.wait_procs(children, timeout=30)  # it shuts down slowly
     leftovers = [" ".join(c.cmdline()[:4]) for c in alive if c.status() != psutil.STATUS_ZOMBIE]
     for child in alive:

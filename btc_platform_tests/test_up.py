@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from btc_platform_tests.cli_helpers import cli_env, run_cli, start_cli
 from btc_platform_tests.conftest import free_port
-from btc_platform_tests.polling import wait_until
+from btc_platform_tests.polling import http_status, wait_until
 
 RUNS = "{ runsOrError { ... on Runs { results { jobName status tags { key value } } } } }"
 
@@ -39,6 +39,11 @@ def runs(ui_port: str) -> list[dict]:
 
 
 TOKEN = "up-test-token-0123456789abcdef"
+
+
+def mlflow_ui(up_pid: int) -> psutil.Process:
+    [child] = [c for c in psutil.Process(up_pid).children() if "mlflow" in " ".join(c.cmdline())]
+    return child
 
 
 def prediction(api_port: str) -> dict | None:
@@ -81,6 +86,18 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
             process=process,
         )
         retrains = [r for r in runs(env["BTC_UI_PORT"]) if r["jobName"] == "retrain"]
+        # A child that dies is brought back: kill the MLflow UI as a crash would.
+        killed = mlflow_ui(process.pid)
+        killed.send_signal(signal.SIGKILL)
+        health = f"http://127.0.0.1:{env['BTC_MLFLOW_PORT']}/health"
+        wait_until(
+            lambda: mlflow_ui(process.pid).pid != killed.pid and http_status(health) == 200,
+            180,
+            "the MLflow UI restarted",
+            interval=1,
+            ignore=(ValueError, psutil.Error),  # between the kill and the restart: no child
+            process=process,
+        )
         children = psutil.Process(process.pid).children(recursive=True)
         time.sleep(15)  # a status line (every 10 s) after the champion arrived
     finally:
@@ -119,6 +136,9 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
         for line in out.splitlines()
         if line.startswith("status  draining")
     ), out
+    assert "mlflow exited unexpectedly (killed by SIGKILL); restarting in 2 s" in out, out
+    assert "mlflow restarted (restart 1)" in out
+    assert "| restarts: mlflow restarted 1x (last: killed by SIGKILL)" in out
     for name in ("dagster", "mlflow", "predictor"):
         assert f"{name} stopped" in out
     assert "broker stopped" in out

@@ -8,6 +8,8 @@ logged to $BTC_DATA_DIR/logs/.
 from __future__ import annotations
 
 import os
+import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -21,6 +23,7 @@ from btc_platform.settings import Settings
 from btc_platform.stack.children import dagster_home, missing_root_files, platform_children
 from btc_platform.stack.ports import taken_ports
 from btc_platform.stack.status import StatusReporter
+from btc_platform.stack.supervisor import RestartPolicy, Supervised, Supervisor
 
 NO_BACKFILL = {"0", "none"}
 
@@ -35,6 +38,29 @@ def child_env(settings: Settings, bootstrap: str, root: Path) -> dict[str, str]:
         DAGSTER_HOME=str(dagster_home(settings, root)),
     )
     return env
+
+
+def supervised_ingest(settings: Settings, options: SourceOptions) -> None:
+    """Ingest until Ctrl-C; a crash restarts it with backoff on the same options (what it
+    sends again is the same trades, which every consumer drops by (pair, trade_id)); one that
+    keeps crashing is given up on while the rest of the platform runs on until Ctrl-C."""
+    policy = RestartPolicy()
+    while True:
+        try:
+            ingest_until_stopped(settings, options)
+            return
+        except Exception as error:  # anything: the other parts must not go down with it
+            cause = f"{type(error).__name__}: {error}"
+            delay = policy.delay(time.monotonic())
+            if delay is None:
+                click.echo(f"ingest keeps crashing (last: {cause}); given up, the rest goes on")
+                try:
+                    while True:
+                        time.sleep(3600)
+                except KeyboardInterrupt:
+                    return
+            click.echo(f"ingest exited unexpectedly ({cause}); restarting in {delay:.0f} s")
+            time.sleep(delay)
 
 
 @click.command()
@@ -81,7 +107,18 @@ def up(settings: Settings, source: str, history: str, backfill: str, status_ever
     settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
     children = platform_children(settings)
     env, logs = child_env(settings, bootstrap, root), settings.data_dir / "logs"
-    reporter = StatusReporter(settings, children, click.echo, status_every)
+    supervisor = Supervisor(
+        [
+            Supervised(
+                child.name,
+                child.exited,
+                partial(child.restart, env, root, logs),
+                str(logs / f"{child.name}.log"),
+            )
+            for child in children
+        ]
+    )
+    reporter = StatusReporter(settings, children, click.echo, supervisor, status_every)
     try:
         for child in children:
             child.start(env, root, logs)
@@ -90,19 +127,15 @@ def up(settings: Settings, source: str, history: str, backfill: str, status_ever
         click.echo(f"starting   {', '.join(c.name for c in children)} (logs in {logs})")
         reporter.start()
         synthetic = source == Source.SYNTHETIC.value
-        ingest_until_stopped(
-            settings,
-            SourceOptions(
-                source=Source(source),
-                pairs=settings.pairs,
-                speed=1.0,
-                start=ago(history) if synthetic else None,
-                catch_up=synthetic,
-                backfill_since=None
-                if synthetic or backfill.strip("0smhd") == ""
-                else ago(backfill),
-            ),
+        options = SourceOptions(
+            source=Source(source),
+            pairs=settings.pairs,
+            speed=1.0,
+            start=ago(history) if synthetic else None,
+            catch_up=synthetic,
+            backfill_since=None if synthetic or backfill.strip("0smhd") == "" else ago(backfill),
         )
+        supervised_ingest(settings, options)
     finally:
         reporter.stopped.set()
         for child in reversed(children):

@@ -4,6 +4,8 @@ over HTTP, and stopped with its whole process tree."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -35,6 +37,14 @@ class Child:
                 start_new_session=True,
             )
         return log_file
+
+    def restart(self, env: dict[str, str], cwd: Path, log_dir: Path) -> None:
+        """Start again after an unexpected exit, once what is left of the old process group
+        (workers that outlived it and may hold its port) is gone."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.start(env, cwd, log_dir)
 
     def exited(self) -> int | None:
         return self.process.poll() if self.process else None

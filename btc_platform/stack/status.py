@@ -20,6 +20,7 @@ from btc_platform.stack.observe import (
     training_progress,
 )
 from btc_platform.stack.stage import Observed, Stage, rendering, stage
+from btc_platform.stack.supervisor import Supervisor
 from btc_platform.training.first_model import FIRST_MODEL_CANDLES
 
 HEALTH_TIMEOUT = 240.0
@@ -58,11 +59,13 @@ class StatusReporter(threading.Thread):
         settings: Settings,
         children: list[Child],
         echo: Callable[[str], None],
+        supervisor: Supervisor,
         every: float = 30.0,
         in_place: bool | None = None,
     ) -> None:
         super().__init__(name="up-status", daemon=True)
         self.settings, self.children, self.echo, self.every = settings, children, echo, every
+        self.supervisor = supervisor
         self.in_place = sys.stdout.isatty() if in_place is None else in_place
         self.poll = 2.0 if self.in_place else min(every, 5.0)
         self.stopped = threading.Event()
@@ -89,6 +92,9 @@ class StatusReporter(threading.Thread):
         shown, last_line = None, float("-inf")
         try:
             while not self.stopped.wait(self.poll):
+                for event in self.supervisor.check():
+                    self.write(("\n" if self.in_place else "") + f"{event}\n")
+                    shown = None  # the status line starts afresh below the event
                 current, line = self.status(by_name, lag)
                 due = time.monotonic() - last_line >= self.every
                 text = rendering(shown, current, line, self.in_place, due)
@@ -125,7 +131,9 @@ class StatusReporter(threading.Thread):
             answer=None if answer is None else (answer[0], str(answer[1].get("error", ""))),
         )
         current = stage(seen)
+        restarts = self.supervisor.summary()
         return current, (
             f"status  {current} | last drain: {dagster.drain} | champion: {champion} | "
             f"last prediction: {last_prediction(answer, self.settings.pairs[0])}"
+            + (f" | restarts: {restarts}" if restarts else "")
         )
