@@ -13,7 +13,6 @@ BEHIND = re.compile(r"\((\d+) candles behind\)")
 class Observed:
     backfill: dict | None = None  # the newest `rest backfill` progress report
     backfill_finished: bool = True
-    drain: str = "none yet"  # the newest drain run: none yet, started, success, ...
     trades_behind: int | None = None  # in Kafka, not drained yet
     candles: int = 0  # final 1-minute candles drained
     first_model_candles: int = 0

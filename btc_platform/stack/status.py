@@ -122,7 +122,6 @@ class StatusReporter(threading.Thread):
             backfill=backfill,
             backfill_finished=backfill is None
             or bool(backfill.get("done") and backfill.get("pair") == self.settings.pairs[-1]),
-            drain=dagster.drain,
             trades_behind=lag.behind(dagster.next_offsets) if first else None,
             candles=dagster.candles,
             first_model_candles=FIRST_MODEL_CANDLES,
