@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from btc_platform.broker.publisher import TradePublisher
 from btc_platform.ingest.synthetic import market_trades
+from btc_platform.stack.child import default_sigint
 from btc_platform_tests.candle_factory import market_candles, store_candles
 from btc_platform_tests.conftest import free_port
 from btc_platform_tests.polling import wait_until
@@ -113,6 +114,7 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=default_sigint,  # SIGINT stops it even when the suite runs in the background
     )
     try:
         overview = wait_for(lambda: graphql(port, OVERVIEW), 90, "the Dagster UI")

@@ -15,6 +15,12 @@ import httpx
 import psutil
 
 
+def default_sigint() -> None:
+    """In a child before exec: SIGINT back to its default. Under `nohup` or `cmd &` from a
+    script it is inherited ignored, and then Ctrl-C (SIGINT) would not stop the child."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class Child:
     name: str
@@ -35,6 +41,7 @@ class Child:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=default_sigint,
             )
         return log_file
 
