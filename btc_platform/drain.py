@@ -28,6 +28,21 @@ from btc_platform.store.offline_store import BatchResult, open_store, stored_off
 log = get_logger(__name__)
 
 GROUP_ID = "btc-platform-drain"
+
+
+def drain_positions(consumer: KafkaConsumer, topic: str) -> dict[int, tuple[int, int]]:
+    """Per partition of `topic`, (the drain group's committed offset, the end offset).
+
+    Metadata and offsets only, no messages. `consumer` has group_id GROUP_ID and never
+    commits itself. A broker whose end offsets are approximate (the embedded one) can only
+    make this under-report; drains never rely on it."""
+    partitions = [
+        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    ends = consumer.end_offsets(partitions)
+    return {tp.partition: (consumer.committed(tp) or 0, ends[tp]) for tp in partitions}
+
+
 BatchWriter = Callable[
     [duckdb.DuckDBPyConnection, list[bytes], dict[tuple[str, int], int]], BatchResult
 ]

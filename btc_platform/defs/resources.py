@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
-from btc_platform.drain import GROUP_ID, DrainResult, drain
+from btc_platform.drain import GROUP_ID, DrainResult, drain, drain_positions
 from btc_platform.store.offline_store import open_store
 from btc_platform.store.prediction_store import write_predictions
 from btc_platform.tracking.mlflow_setup import ModelStore
@@ -30,12 +30,8 @@ class KafkaResource(dg.ConfigurableResource):
     predictions_topic: str = "predictions"
 
     def positions(self) -> dict[int, tuple[int, int]]:
-        """Per partition, (the drain's committed offset, the topic's end offset).
-
-        Cheap (metadata and offsets only, no messages), for sensors. A broker whose end
-        offsets are approximate (the embedded one) can only make this under-report, so a
-        drain still follows new data; drains never rely on it.
-        """
+        """Per partition, (the drain's committed offset, the topic's end offset): cheap,
+        for sensors (`drain_positions`)."""
         consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=GROUP_ID,
@@ -43,13 +39,7 @@ class KafkaResource(dg.ConfigurableResource):
             bootstrap_timeout_ms=5_000,  # a sensor evaluation must end well within 60 s
         )
         try:
-            partitions = [
-                TopicPartition(self.trades_topic, p)
-                for p in sorted(consumer.partitions_for_topic(self.trades_topic) or ())
-            ]
-            ends = consumer.end_offsets(partitions)
-            committed = {tp: consumer.committed(tp) or 0 for tp in partitions}
-            return {tp.partition: (committed[tp], ends[tp]) for tp in partitions}
+            return drain_positions(consumer, self.trades_topic)
         finally:
             consumer.close()
 

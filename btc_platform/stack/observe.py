@@ -1,21 +1,20 @@
-"""What `up` observes of the platform it started: Dagster's runs and drain metadata (over
-GraphQL), the drain's lag in Kafka, the trial count of a training in flight (MLflow), and the
-prediction service's answer. Each returns "unknown" or None while its part is not answering."""
+"""What `up` observes of the platform it started: Dagster's runs and candle count (over
+GraphQL), the drain's lag in Kafka (its committed offsets), the trial count of a training
+in flight (MLflow), and the prediction service's answer. Each returns "unknown" or None
+while its part is not answering."""
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
+
+from btc_platform.drain import GROUP_ID, drain_positions
 
 OVERVIEW = """{
   drains: runsOrError(filter: {pipelineName: "drain"}, limit: 1) {
     ... on Runs { results { status endTime } } }
-  trades: assetOrError(assetKey: {path: ["trades"]}) {
-    ... on Asset { assetMaterializations(limit: 1) {
-      metadataEntries { label ... on JsonMetadataEntry { jsonString } } } } }
   candles: assetOrError(assetKey: {path: ["candles_1m"]}) {
     ... on Asset { assetMaterializations(limit: 1) {
       metadataEntries { label ... on IntMetadataEntry { intValue } } } } }
@@ -25,7 +24,6 @@ OVERVIEW = """{
 @dataclass(frozen=True, slots=True)
 class DagsterState:
     drain: str = "unknown"  # the newest drain run: none yet, started, success, 3 s ago, ...
-    next_offsets: dict[int, int] = field(default_factory=dict)  # drained up to, per partition
     candles: int = 0
 
 
@@ -46,30 +44,30 @@ def dagster_state(url: str) -> DagsterState:
     else:
         ended = runs[0]["endTime"]
         drain = runs[0]["status"].lower() + (f", {time.time() - ended:.0f} s ago" if ended else "")
-    offsets = _entries(data["trades"]).get("kafka_next_offsets", {}).get("jsonString") or "{}"
     candles = _entries(data["candles"]).get("candles_total", {}).get("intValue") or 0
-    return DagsterState(drain, {int(p): int(o) for p, o in json.loads(offsets).items()}, candles)
+    return DagsterState(drain, candles)
 
 
 class KafkaLag:
-    """How many messages of a topic a consumer that stopped at `next_offsets` has not read."""
+    """How many messages of a topic the drain has not committed yet."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.bootstrap, self.topic = bootstrap, topic
         self._consumer = None
 
-    def behind(self, next_offsets: dict[int, int]) -> int | None:
-        from kafka import KafkaConsumer, TopicPartition
+    def behind(self) -> int | None:
+        from kafka import KafkaConsumer
         from kafka.errors import KafkaError
 
         try:
-            if self._consumer is None:
-                self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap)
-            partitions = self._consumer.partitions_for_topic(self.topic) or set()
-            ends = self._consumer.end_offsets([TopicPartition(self.topic, p) for p in partitions])
+            if self._consumer is None:  # in the drain's group, to read its offsets; never commits
+                self._consumer = KafkaConsumer(
+                    bootstrap_servers=self.bootstrap, group_id=GROUP_ID, enable_auto_commit=False
+                )
+            positions = drain_positions(self._consumer, self.topic)
         except KafkaError:
             return None
-        return sum(max(0, end - next_offsets.get(tp.partition, 0)) for tp, end in ends.items())
+        return sum(max(0, end - committed) for committed, end in positions.values())
 
     def close(self) -> None:
         if self._consumer is not None:

@@ -122,7 +122,7 @@ class StatusReporter(threading.Thread):
             backfill=backfill,
             backfill_finished=backfill is None
             or bool(backfill.get("done") and backfill.get("pair") == self.settings.pairs[-1]),
-            trades_behind=lag.behind(dagster.next_offsets) if first else None,
+            trades_behind=lag.behind() if first else None,
             candles=dagster.candles,
             first_model_candles=FIRST_MODEL_CANDLES,
             training=training_progress(str(self.settings.mlflow_tracking_uri)) if first else None,
