@@ -164,7 +164,7 @@ def main() -> None:
         publish_trades(broker.bootstrap, Topics(), data / "spool.jsonl", trades)
         drain(broker.bootstrap, settings.offline_store, "trades", 60)
         version = train(settings, seed=1)
-        registry = Registry(settings.model_name)
+        registry = Registry(settings.model_name_of(settings.default_pair_horizon))
         registry.promote(version)
         model = load_served_model(registry, version, {})
         window = client_candles(settings)
@@ -187,7 +187,7 @@ def main() -> None:
             bento_url,
             "/readyz",
         )
-        bare_env = env | {"MODEL_NAME": settings.model_name, "MODEL_VERSION": version}
+        bare_env = env | {"MODEL_NAME": registry.model_name, "MODEL_VERSION": version}
         bare_server = start(
             [
                 sys.executable,

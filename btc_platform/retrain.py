@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from btc_platform.logs import get_logger
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.settings import Settings
 from btc_platform.store.feature_store import refresh_features
 from btc_platform.store.offline_store import open_store
@@ -60,7 +61,12 @@ def train_candidate(store: ModelStore, dataset: TrainingSet, config: TrainingCon
     """Tune, train and evaluate in one MLflow run; register the model as a new version."""
     lineage = dataset.lineage
     experiment_id = store.experiment_for(lineage)
-    log.info("training", rows=lineage.rows, trials=config.trials, pair=lineage.pair)
+    log.info(
+        "training",
+        model=store.model_name_for(lineage),
+        rows=lineage.rows,
+        trials=config.trials,
+    )
     progress = TrialProgress(config.trials)
     with training_run(experiment_id, dataset, config) as run:
 
@@ -69,16 +75,17 @@ def train_candidate(store: ModelStore, dataset: TrainingSet, config: TrainingCon
             progress(trial)
 
         trained = train(dataset, config, on_trial=on_trial)
-        return run.log_result(trained, store.model_name)
+        return run.log_result(trained, store.model_name_for(lineage))
 
 
 def promote_candidate(
     store: ModelStore, dataset: TrainingSet, candidate: Candidate, tolerance: float
 ) -> Decision:
     store.activate()
-    decision = run_gate(Registry(store.model_name), dataset, candidate, tolerance)
+    decision = run_gate(Registry(candidate.model_name), dataset, candidate, tolerance)
     log.info(
         "promotion decision",
+        model=candidate.model_name,
         version=candidate.version,
         promoted=decision.promote,
         reason=decision.reason,
@@ -86,12 +93,15 @@ def promote_candidate(
     return decision
 
 
-def retrain(settings: Settings, config: TrainingConfig, pair: str | None = None) -> RetrainResult:
-    pair = pair or settings.pairs[0]
+def retrain(
+    settings: Settings, config: TrainingConfig, target: PairHorizon | None = None
+) -> RetrainResult:
+    """Train the model of `target` (default: the first pair and horizon) and gate it."""
+    target = target or settings.default_pair_horizon
     with open_store(settings.offline_store) as connection:
-        refresh_features(connection, pair, settings.candle_seconds)
+        refresh_features(connection, target.pair, settings.candle_seconds)
         dataset = load_training_set(
-            connection, pair, settings.candle_seconds, settings.horizon_minutes
+            connection, target.pair, settings.candle_seconds, target.horizon_minutes
         )
     # DuckDB is released here: drains go on while the model trains.
     store = ModelStore.of(settings)

@@ -11,10 +11,13 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from btc_platform.pair_horizon import PairHorizon, pair_horizons
 
 PAIR_PATTERN = re.compile(r"^[A-Z0-9]{2,10}/[A-Z0-9]{2,10}$")
 ENV_PREFIX = "BTC_"
@@ -40,7 +43,8 @@ class Settings(BaseSettings):
     candle_seconds: int = Field(default=60, gt=0, le=86_400)
     drain_sensor_seconds: int = Field(default=15, ge=1, le=3_600)
     candle_freshness_seconds: int = Field(default=600, ge=1)
-    horizon_minutes: int = Field(default=5, gt=0, le=1_440)
+    horizon_minutes: int | None = Field(default=None, gt=0, le=1_440)  # one-horizon alias
+    horizons: Annotated[list[int] | None, NoDecode] = None  # minutes; the first is the default
     model_name: str = Field(default="btc-price", min_length=1)
     training_trials: int = Field(default=20, ge=1, le=1_000)
     promotion_tolerance: float = Field(default=0.005, ge=0, le=0.5)
@@ -77,6 +81,31 @@ class Settings(BaseSettings):
             if not PAIR_PATTERN.match(pair):
                 raise ValueError(f"{pair!r} is not a pair like BTC/USD")
         return list(dict.fromkeys(pairs))
+
+    @field_validator("horizons", mode="before")
+    @classmethod
+    def _split_horizons(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("horizons")
+    @classmethod
+    def _check_horizons(cls, horizons: list[int] | None, info: ValidationInfo) -> list[int]:
+        alias = info.data.get("horizon_minutes")
+        if horizons is None:
+            return [alias or 5]
+        if not horizons:
+            raise ValueError("at least one horizon is required, e.g. 5,15,60 (minutes)")
+        for minutes in horizons:
+            if not 0 < minutes <= 1_440:
+                raise ValueError(f"{minutes} is not a horizon of 1 to 1440 minutes")
+        if alias is not None and alias != horizons[0]:
+            raise ValueError(
+                f"BTC_HORIZON_MINUTES={alias} conflicts with it: BTC_HORIZON_MINUTES is the "
+                "one-horizon alias of BTC_HORIZONS; set BTC_HORIZONS only"
+            )
+        return list(dict.fromkeys(horizons))
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -134,6 +163,8 @@ class Settings(BaseSettings):
     def _derive_paths(self) -> Settings:
         if self.duckdb_path is None:
             self.duckdb_path = self.data_dir / "offline.duckdb"
+        assert self.horizons is not None  # set by _check_horizons
+        self.horizon_minutes = self.horizons[0]
         if self.mlflow_tracking_uri is None:
             self.mlflow_tracking_uri = f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
         return self
@@ -142,6 +173,26 @@ class Settings(BaseSettings):
     def mlflow_artifacts(self) -> Path:
         """Where runs store artifacts when tracking is local (a sqlite or file URI)."""
         return (self.data_dir / "mlflow-artifacts").resolve()
+
+    @property
+    def default_horizon(self) -> int:
+        """The first of BTC_HORIZONS: what a request without a horizon gets."""
+        assert self.horizons is not None  # set by _check_horizons
+        return self.horizons[0]
+
+    @property
+    def pair_horizons(self) -> list[PairHorizon]:
+        """Every (pair, horizon) that gets its own model, partition and champion."""
+        assert self.horizons is not None
+        return pair_horizons(self.pairs, self.horizons)
+
+    @property
+    def default_pair_horizon(self) -> PairHorizon:
+        return PairHorizon(self.pairs[0], self.default_horizon)
+
+    def model_name_of(self, target: PairHorizon) -> str:
+        """The registered model of a (pair, horizon) (BTC_MODEL_NAME is the prefix)."""
+        return target.model_name(self.model_name)
 
     @property
     def offline_store(self) -> Path:

@@ -8,13 +8,20 @@ from pathlib import Path
 
 from btc_platform.broker.publisher import TradePublisher
 from btc_platform.broker.topics import Topics
-from btc_platform.ingest.synthetic import market_trades
+from btc_platform.ingest.synthetic import MarketModel, market_trades
 from btc_platform.trades import Trade
 
 
-def market(start: datetime, end: datetime, seed: int = 3) -> list[Trade]:
-    """The seeded market's BTC/USD trades with start <= ts < end."""
-    return list(itertools.takewhile(lambda t: t.ts < end, market_trades("BTC/USD", seed, start)))
+def market(
+    start: datetime,
+    end: datetime,
+    seed: int = 3,
+    pair: str = "BTC/USD",
+    model: MarketModel | None = None,
+) -> list[Trade]:
+    """The seeded market's trades of `pair` with start <= ts < end."""
+    trades = market_trades(pair, seed, start, model)
+    return list(itertools.takewhile(lambda t: t.ts < end, trades))
 
 
 def publish_trades(bootstrap: str, topics: Topics, spool: Path, trades: list[Trade]) -> None:

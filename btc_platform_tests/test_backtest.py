@@ -156,11 +156,11 @@ def test_the_command_writes_the_table_and_a_summary_run_and_the_asset_does_too(
         "plots/coverage_by_volatility_tercile.png",
     }
 
-    # The Dagster asset, from the launchpad's config, writes a run of its own.
+    # The Dagster asset of the (BTC/USD, 5m) partition, from the launchpad's config, writes a
+    # run of its own.
     defs = build_definitions(model_settings)
     dg.Definitions.validate_loadable(defs)  # what `dagster dev` checks: unique op/graph names
     config = {
-        "pair": "BTC/USD",
         "since": f"{the_spec.since:%Y-%m-%dT%H:%M:%S}Z",
         "until": f"{the_spec.until:%Y-%m-%dT%H:%M:%S}Z",
         "retrain_every": "7h",
@@ -169,9 +169,11 @@ def test_the_command_writes_the_table_and_a_summary_run_and_the_asset_does_too(
     materialized = defs.resolve_job_def("run_backtest").execute_in_process(
         run_config={"ops": {"backtest": {"ops": {"backtest_history": {"config": config}}}}},
         instance=dg.DagsterInstance.ephemeral(),
+        partition_key="5m|BTC/USD",
     )
     assert materialized.success
     [event] = materialized.asset_materializations_for_node("backtest")
+    assert event.partition == "5m|BTC/USD"
     assert event.metadata["forecasts_written"].value == len(table)
     assert event.metadata["retrains"].value == 4
     with open_store(model_settings.offline_store) as connection:

@@ -36,6 +36,14 @@ OVERVIEW = """{
     jobs { name }
   } } }
 }"""
+PARTITIONS = """{
+  assetNodeOrError(assetKey: {path: ["champion"]}) { ... on AssetNode {
+    partitionKeysByDimension { name partitionKeys }
+  } }
+  assetOrError(assetKey: {path: ["champion"]}) { ... on Asset {
+    assetMaterializations { partition runId }
+  } }
+}"""
 RUNS = "{ runsOrError { ... on Runs { results { runId jobName status } } } }"
 LAUNCH = """mutation Launch($params: ExecutionParams!) {
   launchRun(executionParams: $params) {
@@ -105,6 +113,7 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
         BTC_DATA_DIR=str(data_dir),
         BTC_KAFKA_BOOTSTRAP=broker.bootstrap,
         BTC_DRAIN_SENSOR_SECONDS="1",
+        BTC_HORIZONS="5,15",
     )
     # its output goes to a file: a pipe nobody reads fills up and blocks `dagster dev`
     log = (tmp_path / "dagster-dev.log").open("w")
@@ -152,6 +161,13 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
                         "jobName": "retrain",
                     },
                     "runConfigData": RETRAIN_CONFIG,
+                    "executionMetadata": {
+                        "tags": [
+                            {"key": "dagster/partition", "value": "15m|BTC/USD"},
+                            {"key": "dagster/partition/horizon", "value": "15m"},
+                            {"key": "dagster/partition/pair", "value": "BTC/USD"},
+                        ]
+                    },
                 }
             },
         )["launchRun"]
@@ -171,9 +187,18 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
         assert retrained == "SUCCESS"
         store = f"sqlite:///{data_dir / 'mlflow.db'}"
         client = MlflowClient(tracking_uri=store, registry_uri=store)
-        version = client.get_model_version("btc-price", "1")
+        version = client.get_model_version("btc-price-BTC-USD-15m", "1")
         assert version.tags["promotion.decision"] in {"promoted", "rejected"}
         assert client.get_run(version.run_id).data.params["trials"] == "1"
+        # the UI lists the (pair, horizon) partitions and which one was materialized
+        partitions = graphql(port, PARTITIONS)
+        dimensions = partitions["assetNodeOrError"]["partitionKeysByDimension"]
+        assert {d["name"]: d["partitionKeys"] for d in dimensions} == {
+            "horizon": ["5m", "15m"],
+            "pair": ["BTC/USD"],
+        }
+        materialized = partitions["assetOrError"]["assetMaterializations"]
+        assert [(m["partition"], m["runId"]) for m in materialized] == [("15m|BTC/USD", retrain_id)]
     finally:
         children = psutil.Process(dev.pid).children(recursive=True)
         dev.send_signal(signal.SIGINT)

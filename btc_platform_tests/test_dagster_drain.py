@@ -110,13 +110,15 @@ def test_the_drain_job_turns_served_predictions_into_live_accuracy(settings, top
     start = datetime(2026, 2, 1, tzinfo=UTC)
     publish_synthetic(settings.kafka_bootstrap, topics.trades, tmp_path, 3_000, start)
     # A prediction at each of the first ten candle closes: p50 = 0, a band of +-1 bp,
-    # from a made-up price (so the outcome is far outside the band).
+    # from a made-up price (so the outcome is far outside the band). The first four are
+    # old-style records, from before one model per pair and horizon: no model name.
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     for minute in range(1, 11):
         answer = {
             "id": f"p{minute}",
             "pair": "BTC/USD",
             "horizon_minutes": 5,
+            **({"model_name": "btc-price-BTC-USD-5m"} if minute > 4 else {}),
             "model_version": "7",
             "as_of": (start + timedelta(minutes=minute)).isoformat(),
             "current_price": 1.0,
@@ -135,13 +137,14 @@ def test_the_drain_job_turns_served_predictions_into_live_accuracy(settings, top
     [drained] = result.asset_materializations_for_node("predictions")
     assert drained.metadata["rows_added"].value == 10
     [accuracy] = result.asset_materializations_for_node("live_accuracy")
-    assert accuracy.metadata["by_version"].value == {
-        "7": {
-            "predictions": 10,
-            "mae_skill": 0.0,
-            "band_coverage": 0.0,
-            "band_skill_vs_vol_scaled": None,  # an old-style record: no baseline band in it
-            "band_scale": None,
-        }
+    record = {
+        "mae_skill": 0.0,
+        "band_coverage": 0.0,
+        "band_skill_vs_vol_scaled": None,  # an old-style record: no baseline band in it
+        "band_scale": None,
+    }
+    assert accuracy.metadata["by_model"].value == {
+        "": {"7": {"predictions": 4} | record},
+        "btc-price-BTC-USD-5m": {"7": {"predictions": 6} | record},
     }
     assert accuracy.metadata["plot"].value.startswith("![live accuracy](data:image/png;base64,")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import dagster as dg
 import pytest
 from mlflow.tracking import MlflowClient
@@ -11,6 +13,7 @@ from btc_platform.features.compute import FEATURES
 from btc_platform.settings import load_settings
 from btc_platform.tracking.registry import CHAMPION
 from btc_platform_tests.candle_factory import market_candles, store_candles
+from btc_platform_tests.test_champion_watcher import MODEL
 
 BUDGET = {
     "trials": 3,
@@ -25,10 +28,16 @@ def settings(model_settings):
     return model_settings
 
 
-def run_retrain(defs: dg.Definitions, price_model_config: dict) -> dg.ExecuteInProcessResult:
+def run_retrain(
+    defs: dg.Definitions,
+    price_model_config: dict,
+    partition: str = "5m|BTC/USD",
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
     return defs.resolve_job_def("retrain").execute_in_process(
         run_config={"ops": {"price_model": {"config": price_model_config}}},
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        partition_key=partition,
         raise_on_error=False,
     )
 
@@ -48,7 +57,7 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     assert metadata(result, "features")["rows_added"] == 5_000 - warmup
     assert metadata(result, "training_set")["dataset.rows"] == str(5_000 - warmup - 5)
     model = metadata(result, "price_model")
-    assert model["model_version"] == "btc-price v1"
+    assert model["model_version"] == "btc-price-BTC-USD-5m v1"
     assert model["pinball_loss_skill"] > 0.01
     assert model["pinball_skill_static"] > model["pinball_skill_vol_scaled"] > 0.01
     assert "the p10-p90 band beats every baseline" in model["verdict"]
@@ -59,7 +68,7 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     assert decision["baseline"] == "vol_scaled"
     assert float(decision["skill_vs_vol_scaled"]) > 0.01
     candidate = result.output_for_node("price_model")
-    champion = MlflowClient().get_model_version_by_alias(settings.model_name, CHAMPION)
+    champion = MlflowClient().get_model_version_by_alias(MODEL, CHAMPION)
     assert str(champion.version) == candidate.version == "1"
     [check] = result.get_asset_check_evaluations()
     assert (check.check_name, check.passed) == ("champion_freshness", True), check.metadata
@@ -76,7 +85,7 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     rejected = metadata(weak, "champion")
     assert rejected["promoted"] is False
     assert "does not beat champion v1's" in rejected["reason"]
-    champion = MlflowClient().get_model_version_by_alias(settings.model_name, CHAMPION)
+    champion = MlflowClient().get_model_version_by_alias(MODEL, CHAMPION)
     assert str(champion.version) == "1"
 
 
@@ -93,10 +102,73 @@ def test_a_bad_search_space_from_the_launchpad_fails_with_its_name(settings):
 
 def test_the_daily_schedule_and_the_champion_check_are_defined(settings, monkeypatch):
     monkeypatch.setenv("BTC_RETRAIN_CRON", "30 2 * * *")
+    monkeypatch.setenv("BTC_PAIRS", "BTC/USD,ETH/USD")
     defs = build_definitions(load_settings())
     schedule = defs.resolve_schedule_def("retrain_schedule")
     assert schedule.cron_schedule == "30 2 * * *"
     assert schedule.job_name == "retrain"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    # every partition, queued to run one at a time (dagster.yaml: one `btc/job: retrain` run)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 5, 1, 2, 30),
+        repository_def=defs.get_repository_def(),
+    )
+    requests = schedule.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == ["5m|BTC/USD", "5m|ETH/USD"]
+    assert requests[1].tags["retrain_reason"] == "ETH/USD 5m: scheduled retrain (30 2 * * *)"
+    assert defs.resolve_job_def("retrain").tags["btc/job"] == "retrain"
     checks = defs.resolve_asset_graph().get_check_keys_for_assets({dg.AssetKey("champion")})
     assert [c.name for c in checks] == ["champion_freshness"]
+
+
+def test_each_pair_and_horizon_trains_its_own_champion_and_leaves_the_others_alone(
+    settings, monkeypatch
+):
+    """Two pairs of different dynamics (a trending BTC, a mean-reverting ETH at another price) and
+    two horizons: each partition materializes alone and registers its own model."""
+    store_candles(settings.offline_store, market_candles(3_500, seed=21, autocorrelation=0.7))
+    store_candles(
+        settings.offline_store,
+        market_candles(3_500, seed=5, autocorrelation=-0.6, price=3_000.0, pair="ETH/USD"),
+    )
+    monkeypatch.setenv("BTC_PAIRS", "BTC/USD,ETH/USD")
+    monkeypatch.setenv("BTC_HORIZONS", "5,15")
+    defs = build_definitions(load_settings())
+    job = defs.resolve_job_def("retrain")
+    assert set(job.partitions_def.get_partition_keys()) == {
+        "5m|BTC/USD",
+        "15m|BTC/USD",
+        "5m|ETH/USD",
+        "15m|ETH/USD",
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    budget = {"trials": 1, "cv_folds": 2, "n_estimators": [30, 30]}
+    eth = run_retrain(defs, budget, "15m|ETH/USD", instance)
+    assert eth.success
+    assert metadata(eth, "champion")["promoted"] is True, metadata(eth, "champion")["reason"]
+    assert metadata(eth, "features")["pair"] == "ETH/USD"
+    rows = 3_500 - FEATURES.warmup_candles
+    assert metadata(eth, "training_set")["dataset.rows"] == str(rows - 15)
+    assert metadata(eth, "training_set")["dataset.pair"] == "ETH/USD"
+    assert metadata(eth, "price_model")["model_version"] == "btc-price-ETH-USD-15m v1"
+    # materializing one partition touched no other
+    for key in ("features", "training_set", "price_model", "champion"):
+        materialized = instance.get_materialized_partitions(dg.AssetKey(key))
+        assert materialized == {"15m|ETH/USD"}, key
+    assert MlflowClient().search_registered_models() and [
+        m.name for m in MlflowClient().search_registered_models()
+    ] == ["btc-price-ETH-USD-15m"]
+
+    btc = run_retrain(defs, budget, "5m|BTC/USD", instance)
+    assert btc.success
+    assert metadata(btc, "training_set")["dataset.rows"] == str(rows - 5)
+    assert metadata(btc, "champion")["reason"] == "beats the baselines; no champion yet"
+    champions = {
+        name: str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
+        for name in ("btc-price-BTC-USD-5m", "btc-price-ETH-USD-15m")
+    }
+    assert champions == {"btc-price-BTC-USD-5m": "1", "btc-price-ETH-USD-15m": "1"}
+    assert instance.get_materialized_partitions(dg.AssetKey("champion")) == {
+        "15m|ETH/USD",
+        "5m|BTC/USD",
+    }

@@ -35,6 +35,7 @@ from btc_platform_tests.conftest import free_port, own_embedded_broker
 from btc_platform_tests.kafka_helpers import read_topic
 from btc_platform_tests.polling import http_status, wait_until
 from btc_platform_tests.serving_helpers import market, publish_trades
+from btc_platform_tests.test_champion_watcher import MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = TrainingConfig(trials=1, cv_folds=2, space=SearchSpace(n_estimators=(30, 30)))
@@ -103,7 +104,7 @@ def check_dashboard_in_chromium(url: str, version: str, close: float, forecasts:
     assert chart.count('<polyline class="price" points="') == 1
     assert chart.count('<polygon class="band" points="') == 1
     assert chart.count('<circle class="forecast"') == forecasts
-    assert f'<b id="version">v{version}</b>' in page
+    assert f'<b id="version">{MODEL} v{version}</b>' in page
     assert f'<b id="price">{close:,.0f}</b>' in page
 
 
@@ -126,7 +127,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
         wait_until(lambda: http_status(f"{url}/livez") == 200, 120, "bentoml serve to answer")
         # No champion yet: not ready, and /predict says why.
         assert http_status(f"{url}/readyz") == 503
-        no_champion = {"error": "btc-price has no champion yet"}
+        no_champion = {"error": f"{MODEL} has no champion yet"}
 
         def refusal() -> tuple[int, dict] | None:
             answer = httpx.post(f"{url}/predict", json={"pair": "BTC/USD"}, timeout=10)
@@ -136,7 +137,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
         assert httpx.get(f"{url}/model", timeout=10).status_code == 503
 
         first = train(settings, seed=1)
-        Registry(settings.model_name).promote(first)
+        Registry(MODEL).promote(first)
         wait_until(lambda: http_status(f"{url}/readyz") == 200, 60, "ready with a champion")
 
         with bentoml.SyncHTTPClient(url) as client:
@@ -147,7 +148,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
                     " ORDER BY window_start DESC LIMIT 1"
                 ).fetchall()[0]
             assert answer["pair"] == "BTC/USD"
-            assert answer["model_version"] == first
+            assert (answer["model_name"], answer["model_version"]) == (MODEL, first)
             assert answer["horizon_minutes"] == 5
             assert datetime.fromisoformat(answer["as_of"]) == (
                 last_start + timedelta(minutes=1)
@@ -180,7 +181,9 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             assert (card["version"], card["feature_set"]) == (first, "trade-flow/v2")
             skills = ("pinball_loss_skill", "pinball_skill_vol_scaled", "pinball_skill_static")
             assert set(skills) <= set(card["holdout_metrics"])
-            calibration = card["live_calibration"]["BTC/USD"]
+            assert (card["pair"], card["horizon_minutes"], card["name"]) == ("BTC/USD", 5, MODEL)
+            assert card["missing"] == {}
+            calibration = card["live_calibration"]
             assert calibration["band_scale"] == answer["band_scale"]
             assert calibration["outcomes"] > 100  # replayed over the live history
             assert card["median_guard"].startswith("p50 ")
@@ -202,6 +205,11 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
         # Bad input: 400 naming the field, never a 500.
         for body, reason in [
             ({"pair": "ETH/USD"}, "pair: ETH/USD is not served (BTC_PAIRS: BTC/USD)"),
+            (
+                {"pair": "BTC/USD", "horizon_minutes": 15},
+                "horizon_minutes: 15 is not served (BTC_HORIZONS: 5)",
+            ),
+            ({"pair": "BTC/USD", "horizon_minutes": 0}, "'loc': ['horizon_minutes']"),
             ({"pair": "btcusd"}, "'loc': ['pair']"),
             ({}, "'loc': ['pair']"),
         ]:
@@ -253,7 +261,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
         loop.start()
         try:
             wait_until(lambda: len(answers) > 5, 30, "requests before the promotion")
-            Registry(settings.model_name).promote(second)
+            Registry(MODEL).promote(second)
             wait_until(lambda: answers and answers[-1][1] == second, 30, "the new champion")
             wait_until(lambda: len(answers) > 5 and answers[-5][1] == second, 30, "more answers")
         finally:
@@ -272,6 +280,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             "pair",
             "as_of",
             "horizon_minutes",
+            "model_name",
             "model_version",
             "predicted_return",
             "band_low",

@@ -16,9 +16,10 @@ import pytest
 from btc_platform.candles import candles_from_trades
 from btc_platform.drain import drain
 from btc_platform.features.compute import FEATURES, compute_features, feature_set_for
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.serving.champion import ServedModel
 from btc_platform.serving.live_candles import LIVE_CANDLE_COLUMNS, PairCandles
-from btc_platform.serving.runtime import HISTORY, REPLAYED, LiveRuntime, Unavailable
+from btc_platform.serving.runtime import HISTORY, REPLAYED, LiveRuntime, NotServed, Unavailable
 from btc_platform.serving.trade_follower import decode
 from btc_platform.settings import load_settings
 from btc_platform.store.feature_store import read_features, refresh_features
@@ -31,6 +32,7 @@ from btc_platform_tests.polling import wait_until
 from btc_platform_tests.serving_helpers import market, publish_trades
 
 PAIR = "BTC/USD"
+TARGET = PairHorizon(PAIR, 5)
 HOLD_WRITE_LOCK = (
     "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
     "time.sleep(4); c.close()"
@@ -161,9 +163,14 @@ def test_stale_features_and_unknown_pairs_are_refused(settings, topics, tmp_path
             match=r"features for BTC/USD are stale \(\d+ candles behind\): the newest "
             r"closed candle ended \d+ s ago \(limit 300 s",
         ):
-            runtime.predict(PAIR)
-        with pytest.raises(KeyError):
-            runtime.predict("ETH/USD")
+            runtime.predict(TARGET)
+        with pytest.raises(NotServed, match=r"^pair: ETH/USD is not served \(BTC_PAIRS: BTC/USD\)"):
+            runtime.target("ETH/USD")
+        with pytest.raises(
+            NotServed, match=r"^horizon_minutes: 15 is not served \(BTC_HORIZONS: 5\)$"
+        ):
+            runtime.target(PAIR, 15)
+        assert runtime.target(PAIR) == runtime.target(PAIR, 5) == TARGET
     finally:
         runtime.stop()
 
@@ -185,7 +192,7 @@ def test_too_little_history_is_unavailable_with_the_count(settings, topics, tmp_
             Unavailable,
             match=rf"not enough live history for BTC/USD yet: \d+ of {FEATURES.warmup_candles + 1}",
         ):
-            runtime.predict(PAIR)
+            runtime.predict(TARGET)
     finally:
         runtime.stop()
 
@@ -205,7 +212,7 @@ def test_warm_up_waits_for_a_writer_to_release_the_store(settings, topics, trade
         time.sleep(2)
         assert not runtime.warmed_up
         with pytest.raises(Unavailable, match="warming up from the offline store"):
-            runtime.predict(PAIR)
+            runtime.predict(TARGET)
         assert writer.wait(10) == 0
         wait_until(lambda: runtime.warmed_up, 10, "the warm-up after the writer left")
         stored = offline_candles(settings)
@@ -237,7 +244,7 @@ def quick_model() -> ServedModel:
     dataset = build_training_set(features, candles, feature_set_for(features), PAIR, 60, 5)
     config = TrainingConfig(trials=1, cv_folds=2, space=SearchSpace(n_estimators=(30, 30)))
     forecaster = train(dataset, config).forecaster
-    return ServedModel("btc-price", "1", forecaster.bind(FEATURES.columns))
+    return ServedModel("btc-price-BTC-USD-5m", "1", forecaster.bind(FEATURES.columns))
 
 
 def test_a_backlog_in_one_batch_gives_what_one_poll_at_a_time_gives(settings, quick_model):
@@ -250,7 +257,7 @@ def test_a_backlog_in_one_batch_gives_what_one_poll_at_a_time_gives(settings, qu
     for batches in (1, 400):
         runtime = LiveRuntime(settings)
         runtime.candles[PAIR] = PairCandles(PAIR, 60, HISTORY)
-        runtime.champion.current = quick_model
+        runtime.champions[TARGET].current = quick_model
         for part in np.array_split(np.arange(len(frame)), batches):
             runtime.on_trades(frame.iloc[part])
         runtimes.append(runtime)
@@ -259,7 +266,7 @@ def test_a_backlog_in_one_batch_gives_what_one_poll_at_a_time_gives(settings, qu
     np.testing.assert_allclose(
         bulk.latest[PAIR].values, polled.latest[PAIR].values, rtol=1e-9, atol=1e-9
     )
-    b, p = bulk.forecasts[PAIR], polled.forecasts[PAIR]
+    b, p = bulk.forecasts[TARGET], polled.forecasts[TARGET]
     assert len(b.recent) == len(p.recent) == REPLAYED
     for one, other in zip(b.recent, p.recent, strict=True):
         assert one.point.as_of == other.point.as_of

@@ -14,7 +14,38 @@ def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}"
     assert settings.pairs == ["BTC/USD"]
     assert settings.kafka_bootstrap == "127.0.0.1:9092"
-    assert (settings.candle_seconds, settings.horizon_minutes) == (60, 5)
+    assert (settings.candle_seconds, settings.horizons) == (60, [5])
+
+
+def test_horizons_are_comma_separated_and_pair_with_every_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BTC_PAIRS", "BTC/USD,ETH/USD")
+    monkeypatch.setenv("BTC_HORIZONS", "15, 5,15")
+    settings = load_settings()
+    assert (settings.horizons, settings.default_horizon) == ([15, 5], 15)
+    assert [str(t) for t in settings.pair_horizons] == [
+        "BTC/USD 15m",
+        "BTC/USD 5m",
+        "ETH/USD 15m",
+        "ETH/USD 5m",
+    ]
+    assert settings.model_name_of(settings.pair_horizons[3]) == "btc-price-ETH-USD-5m"
+
+
+def test_the_one_horizon_alias_works_alone_and_conflicts_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BTC_HORIZON_MINUTES", "60")
+    assert load_settings().horizons == [60]
+    monkeypatch.setenv("BTC_HORIZONS", "5,60")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value) == (
+        "invalid setting BTC_HORIZONS='5,60': Value error, BTC_HORIZON_MINUTES=60 conflicts "
+        "with it: BTC_HORIZON_MINUTES is the one-horizon alias of BTC_HORIZONS; set "
+        "BTC_HORIZONS only"
+    )
 
 
 def test_pairs_are_comma_separated_and_normalized(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,6 +64,8 @@ def test_pairs_are_comma_separated_and_normalized(monkeypatch: pytest.MonkeyPatc
         ("BTC_API_PORT", "70000", "BTC_API_PORT='70000'"),
         ("BTC_LOG_LEVEL", "loud", "BTC_LOG_LEVEL='loud'"),
         ("BTC_DRAIN_SENSOR_SECONDS", "0", "greater than or equal to 1"),
+        ("BTC_HORIZONS", "5,2000", "2000 is not a horizon of 1 to 1440 minutes"),
+        ("BTC_HORIZONS", "5,soon", "BTC_HORIZONS='soon'"),
     ],
 )
 def test_bad_values_name_the_setting(
@@ -52,7 +85,7 @@ def test_dotenv_file_is_read_and_environment_wins(
     (tmp_path / ".env").write_text("BTC_HORIZON_MINUTES=15\nBTC_MODEL_NAME=from-file\n")
     monkeypatch.setenv("BTC_MODEL_NAME", "from-env")
     settings = load_settings()
-    assert settings.horizon_minutes == 15
+    assert settings.horizons == [15]
     assert settings.model_name == "from-env"
 
 

@@ -14,6 +14,7 @@ from btc_platform.training.search_space import SearchSpace
 from btc_platform_tests.candle_factory import market_candles, store_candles
 from btc_platform_tests.cli_helpers import cli_env, run_cli
 from btc_platform_tests.conftest import shared_file
+from btc_platform_tests.test_champion_watcher import MODEL
 
 STRONG = TrainingConfig(
     trials=3,
@@ -48,7 +49,7 @@ def test_a_planted_signal_is_learned_promoted_and_tracked(settings):
     assert skills["pinball_loss_skill"] > 0.01 and skills["mae_bps_skill"] > 0.01
     assert result.candidate.evaluation.strongest == "vol_scaled"  # a GARCH market: vol matters
     client = MlflowClient()
-    champion = client.get_model_version_by_alias(settings.model_name, CHAMPION)
+    champion = client.get_model_version_by_alias(MODEL, CHAMPION)
     assert str(champion.version) == result.candidate.version == "1"
     assert champion.tags["promotion.decision"] == "promoted"
     assert champion.tags["feature_set"] == "candle-vol/v2"  # no order flow in these candles
@@ -83,12 +84,12 @@ def test_a_planted_signal_is_learned_promoted_and_tracked(settings):
     )
 
     # The registered model is an MLflow pyfunc: features in, p10/p50/p90 log returns out.
-    served = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@{CHAMPION}")
+    served = mlflow.pyfunc.load_model(f"models:/{MODEL}@{CHAMPION}")
     holdout = result.dataset.frame.iloc[result.candidate.holdout.test]
     answer = served.predict(holdout.head(4))
     assert list(answer.columns) == ["p10", "p50", "p90"] and len(answer) == 4
     assert (answer["p10"] < answer["p50"]).all() and (answer["p50"] < answer["p90"]).all()
-    model_info = mlflow.models.get_model_info(f"models:/{settings.model_name}@{CHAMPION}")
+    model_info = mlflow.models.get_model_info(f"models:/{MODEL}@{CHAMPION}")
     assert model_info.signature.inputs.input_names()[:3] == ["vol_ref", "lv_rms_15", "lv_rms_60"]
 
     # A worse challenger on the identical holdout is registered, recorded, not promoted.
@@ -98,7 +99,7 @@ def test_a_planted_signal_is_learned_promoted_and_tracked(settings):
     assert weaker.decision.reason.startswith(
         f"pinball loss {weaker.decision.challenger_pinball:.6g} does not beat champion v1's"
     )
-    rejected = client.get_model_version(settings.model_name, "2")
+    rejected = client.get_model_version(MODEL, "2")
     assert rejected.tags["promotion.decision"] == "rejected"
     # v1 was refit on every row, so it has seen this whole holdout (the same data): it is
     # re-scored on all of it, in its favour, and the reason says so
@@ -108,18 +109,24 @@ def test_a_planted_signal_is_learned_promoted_and_tracked(settings):
     )
     assert float(rejected.tags["promotion.champion_pinball"]) < result.decision.challenger_pinball
     assert champion.tags["trained_until"] == result.candidate.trained_until.isoformat()
-    assert str(client.get_model_version_by_alias(settings.model_name, CHAMPION).version) == "1"
+    assert str(client.get_model_version_by_alias(MODEL, CHAMPION).version) == "1"
 
     # Rollback through the CLI: make v2 champion by hand, then roll back to v1.
-    Registry(settings.model_name).promote("2")
-    assert str(client.get_model_version_by_alias(settings.model_name, PREVIOUS).version) == "1"
+    Registry(MODEL).promote("2")
+    assert str(client.get_model_version_by_alias(MODEL, PREVIOUS).version) == "1"
     env = cli_env(settings.data_dir, settings.kafka_bootstrap)
     rolled = run_cli(["model", "rollback"], env)
     assert rolled.returncode == 0, rolled.stderr
-    assert rolled.stdout.strip() == "champion is now btc-price v1"
-    shown = run_cli(["model", "show"], env)
-    assert "champion: btc-price v1" in shown.stdout
-    assert "previous-champion: btc-price v2" in shown.stdout
+    assert rolled.stdout.strip() == f"champion is now {MODEL} v1"
+    shown = run_cli(["model", "show", "--pair", "btc/usd", "--horizon", "5"], env)
+    assert f"champion: {MODEL} v1" in shown.stdout
+    assert f"previous-champion: {MODEL} v2" in shown.stdout
+    # another (pair, horizon) is another registered model, with its own history
+    other = run_cli(["model", "show", "--horizon", "15"], env | {"BTC_HORIZONS": "5,15"})
+    assert other.stdout.splitlines() == ["champion: none", "previous-champion: none"]
+    unknown = run_cli(["model", "rollback", "--pair", "ETH/USD"], env)
+    assert unknown.returncode == 2
+    assert "ETH/USD 5m is not configured (BTC_PAIRS x BTC_HORIZONS: BTC/USD 5m)" in unknown.stderr
 
 
 def test_on_a_random_walk_the_gate_follows_its_rule_and_records_why(settings):
@@ -130,18 +137,18 @@ def test_on_a_random_walk_the_gate_follows_its_rule_and_records_why(settings):
         "mae_bps"
     ] <= baseline["mae_bps"] * (1 + settings.promotion_tolerance)
     assert result.decision.promote == follows_rule
-    tags = MlflowClient().get_model_version(settings.model_name, "1").tags
+    tags = MlflowClient().get_model_version(MODEL, "1").tags
     assert tags["promotion.decision"] == ("promoted" if follows_rule else "rejected")
     assert tags["promotion.reason"] == result.decision.reason
     assert tags["promotion.baseline_pinball"] == f"{baseline['pinball_loss']:.6g}"
-    champion = Registry(settings.model_name).champion()
+    champion = Registry(MODEL).champion()
     assert (champion is not None) == follows_rule
 
 
 def test_too_little_history_is_a_clear_error(settings):
     store_candles(settings.offline_store, market_candles(300, seed=1))
-    env = cli_env(settings.data_dir, settings.kafka_bootstrap)
-    failed = run_cli(["train", "--trials", "1"], env)
+    env = cli_env(settings.data_dir, settings.kafka_bootstrap) | {"BTC_HORIZONS": "5,60"}
+    failed = run_cli(["train", "--trials", "1", "--horizon", "60"], env)
     assert failed.returncode == 1
     assert (
         "no training rows for BTC/USD: need candles with features "
@@ -161,7 +168,7 @@ def test_on_real_btc_candles_a_champion_is_promoted_with_honest_numbers(settings
     assert trained.returncode == 0, trained.stderr
     assert "promoted to champion: beats the baselines; no champion yet" in trained.stdout
     assert "the point forecast has about zero skill against zero return" in trained.stdout
-    tags = MlflowClient().get_model_version_by_alias(settings.model_name, CHAMPION).tags
+    tags = MlflowClient().get_model_version_by_alias(MODEL, CHAMPION).tags
     # against the volatility-scaled band (the strongest baseline here) a small, real skill
     assert tags["promotion.baseline"] == "vol_scaled"
     assert 0.005 < float(tags["metric.pinball_skill_vol_scaled"]) < 0.1

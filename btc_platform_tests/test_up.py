@@ -107,13 +107,14 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
     assert answer["pair"] == "BTC/USD" and answer["band_low"] < answer["band_high"]
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     champion = MlflowClient(tracking_uri=store, registry_uri=store).get_model_version_by_alias(
-        "btc-price", "champion"
+        "btc-price-BTC-USD-5m", "champion"
     )
     assert str(champion.version) == answer["model_version"]
     # The retrain sensor launched it and said why.
     reasons = [t["value"] for r in retrains for t in r["tags"] if t["key"] == "retrain_reason"]
     assert any(
-        reason.startswith("no champion yet and ") and "(first-model budget: 3 trials" in reason
+        reason.startswith("BTC/USD 5m: no champion yet and ")
+        and "(first-model budget: 3 trials" in reason
         for reason in reasons
     ), retrains
     assert any("champion: v" in line for line in out.splitlines() if line.startswith("status"))

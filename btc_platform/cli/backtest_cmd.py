@@ -27,7 +27,7 @@ from btc_platform.training.config import TrainingConfig
     "--trials", type=click.IntRange(min=1), help="Hyperparameter trials [BTC_TRAINING_TRIALS]."
 )
 @click.option(
-    "--horizon", type=click.IntRange(min=1), help="Horizon in minutes [BTC_HORIZON_MINUTES]."
+    "--horizon", type=click.IntRange(min=1), help="Horizon in minutes [first of BTC_HORIZONS]."
 )
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.pass_obj
@@ -53,7 +53,7 @@ def backtest(
         spec = BacktestSpec(
             pair=(pair or settings.pairs[0]).upper(),
             interval_seconds=settings.candle_seconds,
-            horizon_minutes=horizon or settings.horizon_minutes,
+            horizon_minutes=horizon or settings.default_horizon,
             since=since.replace(tzinfo=None),
             until=until.replace(tzinfo=None),
             retrain_every=retrain_every,

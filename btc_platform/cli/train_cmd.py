@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 import duckdb
 
+from btc_platform.cli.pair_horizon_options import chosen_target, pair_horizon_options
 from btc_platform.settings import Settings
 from btc_platform.training.config import TrainingConfig
 
 
 @click.command()
-@click.option("--pair", help="Pair to train on [first of BTC_PAIRS].")
+@pair_horizon_options
 @click.option(
     "--trials", type=click.IntRange(min=1), help="Hyperparameter trials [BTC_TRAINING_TRIALS]."
 )
@@ -27,17 +28,19 @@ from btc_platform.training.config import TrainingConfig
 def train(
     settings: Settings,
     pair: str | None,
+    horizon: int | None,
     trials: int | None,
     cv_folds: int,
     holdout_fraction: float,
     seed: int,
 ) -> None:
-    """Refresh features, tune and train a p10/p50/p90 XGBoost model, log it to MLflow,
-    register it, and promote it to `champion` only if it beats the baseline and the
-    current champion on the same holdout."""
+    """Refresh features, tune and train a p10/p50/p90 XGBoost model of one pair and horizon,
+    log it to MLflow, register it as a version of that pair's and horizon's model, and
+    promote it to `champion` only if it beats the baselines and its current champion on the
+    same holdout."""
     from btc_platform.retrain import retrain  # heavy (MLflow, XGBoost): only when run
 
-    pair = (pair or settings.pairs[0]).upper()
+    target = chosen_target(settings, pair, horizon)
     config = TrainingConfig(
         trials=trials or settings.training_trials,
         cv_folds=cv_folds,
@@ -45,7 +48,7 @@ def train(
         seed=seed,
     )
     try:
-        result = retrain(settings, config, pair)
+        result = retrain(settings, config, target)
     except (ValueError, duckdb.Error) as error:
         raise click.ClickException(str(error)) from None
     lineage, candidate, decision = result.dataset.lineage, result.candidate, result.decision

@@ -47,7 +47,8 @@ def live_accuracy_asset(window: int) -> dg.AssetsDefinition:
     @dg.asset(
         name="live_accuracy",
         deps=["predictions", "candles_1m"],
-        description=f"How the live forecasts turned out, per model version over its last "
+        description=f"How the live forecasts turned out, per model (one per pair and horizon) "
+        f"and version over its last "
         f"{window} outcomes (a prediction's horizon must have passed): p50 error and skill "
         "against zero return, pinball skill against the volatility-scaled band, band "
         "coverage (overall and per volatility tercile), per-quantile calibration, Winkler, "
@@ -69,20 +70,19 @@ def live_accuracy_asset(window: int) -> dg.AssetsDefinition:
             connection.register("metrics", metrics)
             connection.execute("CREATE OR REPLACE TABLE live_accuracy AS SELECT * FROM metrics")
             connection.unregister("metrics")
-        by_version = {
-            row.model_version: {
+        by_model: dict[str, dict[str, dict]] = {}
+        for row in metrics.itertuples():
+            by_model.setdefault(row.model_name, {})[row.model_version] = {
                 "predictions": int(row.predictions),
                 "mae_skill": round(float(row.mae_skill), 6),
                 "band_coverage": round(float(row.band_coverage), 6),
                 "band_skill_vs_vol_scaled": _rounded(row.band_skill_vs_vol_scaled),
                 "band_scale": _rounded(row.band_scale),
             }
-            for row in metrics.itertuples()
-        }
         return dg.MaterializeResult(
             metadata={
                 "window": window,
-                "by_version": dg.MetadataValue.json(by_version),
+                "by_model": dg.MetadataValue.json(by_model),
                 "table": markdown_table(metrics.round(4)),
                 **({"plot": live_plot(turned_out, window)} if len(turned_out) else {}),
             }

@@ -1,5 +1,6 @@
-"""`backtest`: the walk-forward backtest over stored candles (launchpad config: pair, since,
-until, retrain_every, trials, horizon_minutes), its forecasts in `backtest_predictions`.
+"""`backtest`: the walk-forward backtest of a (pair, horizon) partition over stored candles
+(launchpad config: since, until, retrain_every, trials), its forecasts in
+`backtest_predictions`.
 
 Three steps: the history is read and the forecasts written in the DuckDB pool; the long
 part (retrains, forecasts, the MLflow summary run) runs outside it, so drains go on.
@@ -12,6 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from btc_platform.defs.metadata import markdown_table
+from btc_platform.defs.partitions import target_of
 from btc_platform.defs.resources import DUCKDB_POOL, MlflowResource, OfflineStoreResource
 from btc_platform.store.candle_import import parse_interval
 from btc_platform.training.config import TrainingConfig
@@ -24,28 +26,28 @@ def _naive_utc(text: str) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def backtest_asset(
-    default_pair: str, default_trials: int, default_horizon: int
-) -> dg.AssetsDefinition:
+def backtest_asset(partitions: dg.PartitionsDefinition, default_trials: int) -> dg.AssetsDefinition:
     class BacktestConfig(dg.Config):
-        pair: str = Field(default=default_pair, description="The pair to backtest.")
         since: str = Field(description="First retrain point, ISO-8601 UTC.")
         until: str = Field(description="End of the forecasts, ISO-8601 UTC.")
         retrain_every: str = Field(default="7d", description="Between retrain points.")
         trials: int = Field(default=default_trials, description="Hyperparameter trials.")
-        horizon_minutes: int = Field(default=default_horizon, description="The horizon.")
 
     @dg.op(pool=DUCKDB_POOL, ins={"features": dg.In(dg.Nothing)})
     def backtest_history(
-        config: BacktestConfig, offline_store: OfflineStoreResource, mlflow_store: MlflowResource
+        context: dg.OpExecutionContext,
+        config: BacktestConfig,
+        offline_store: OfflineStoreResource,
+        mlflow_store: MlflowResource,
     ) -> tuple:
         from btc_platform.backtest_job import load_history
         from btc_platform.training.backtest import BacktestSpec
 
+        target = target_of(context.partition_key)
         spec = BacktestSpec(
-            pair=config.pair.upper(),
+            pair=target.pair,
             interval_seconds=offline_store.candle_seconds,
-            horizon_minutes=config.horizon_minutes,
+            horizon_minutes=target.horizon_minutes,
             since=_naive_utc(config.since),
             until=_naive_utc(config.until),
             retrain_every=timedelta(seconds=parse_interval(config.retrain_every)),
@@ -102,6 +104,7 @@ def backtest_asset(
         group_name=GROUP,
         kinds={"duckdb", "mlflow", "xgboost"},
         ins={"features": dg.AssetIn("features", dagster_type=dg.Nothing)},
+        partitions_def=partitions,
     )
     def backtest(features: None) -> str:
         return backtest_table(backtest_forecasts(backtest_history(features)))

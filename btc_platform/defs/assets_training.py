@@ -1,4 +1,5 @@
-"""`training_set` -> `price_model` -> `champion`: train, register, and gate a model.
+"""`training_set` -> `price_model` -> `champion`: train, register, and gate a model, one
+(pair, horizon) partition at a time (each with its own registered model and champion).
 
 Only `training_set` touches DuckDB (in its pool); the long training step works on that
 snapshot, so drains keep flowing while a model trains. MLflow, XGBoost and Optuna are
@@ -8,6 +9,7 @@ imported when a step runs, not when Dagster loads the code (every drain run load
 import dagster as dg
 from pydantic import Field
 
+from btc_platform.defs.partitions import target_of
 from btc_platform.defs.resources import DUCKDB_POOL, MlflowResource, OfflineStoreResource
 from btc_platform.defs.training_metadata import candidate_metadata, decision_metadata
 from btc_platform.store.training_snapshot import load_training_set
@@ -48,37 +50,38 @@ class SearchConfig(dg.Config):
 
 
 def training_assets(
-    default_pair: str, default_trials: int, horizon_minutes: int
+    partitions: dg.PartitionsDefinition, default_trials: int
 ) -> list[dg.AssetsDefinition]:
-    class PairConfig(dg.Config):
-        pair: str = Field(default=default_pair, description="The pair to train on.")
-
     class TrialsConfig(SearchConfig):
         trials: int = Field(default=default_trials, description="Hyperparameter trials.")
 
     @dg.asset(
         deps=["features"],
-        description=f"Features joined with the {horizon_minutes}-minute forward log return "
-        "(the target), read out of DuckDB as a snapshot.",
+        description="The partition pair's features joined with the forward log return over "
+        "the partition's horizon (the target), read out of DuckDB as a snapshot.",
         kinds={"duckdb", "pandas"},
         group_name=GROUP,
         pool=DUCKDB_POOL,
+        partitions_def=partitions,
     )
     def training_set(
-        context: dg.AssetExecutionContext, config: PairConfig, offline_store: OfflineStoreResource
+        context: dg.AssetExecutionContext, offline_store: OfflineStoreResource
     ) -> TrainingSet:
+        target = target_of(context.partition_key)
         with offline_store.connect(read_only=True) as connection:
             dataset = load_training_set(
-                connection, config.pair, offline_store.candle_seconds, horizon_minutes
+                connection, target.pair, offline_store.candle_seconds, target.horizon_minutes
             )
         context.add_output_metadata(dataset.lineage.as_tags())
         return dataset
 
     @dg.asset(
         description="An XGBoost p10/p50/p90 model tuned on walk-forward folds, scored on the "
-        "holdout against the baselines, logged to MLflow and registered as a new version.",
+        "holdout against the baselines, logged to MLflow and registered as a new version of "
+        "the partition's model (`<BTC_MODEL_NAME>-<BASE>-<QUOTE>-<horizon>m`).",
         kinds={"xgboost", "mlflow", "optuna"},
         group_name=GROUP,
+        partitions_def=partitions,
     )
     def price_model(
         context: dg.AssetExecutionContext,
@@ -97,9 +100,10 @@ def training_assets(
 
     @dg.asset(
         description="The promotion gate: the new version becomes `champion` only if it beats "
-        "the baseline and the current champion re-scored on the same holdout.",
+        "the baseline and the partition's current champion re-scored on the same holdout.",
         kinds={"mlflow"},
         group_name=GROUP,
+        partitions_def=partitions,
     )
     def champion(
         context: dg.AssetExecutionContext,

@@ -21,12 +21,16 @@ drain_job = dg.define_asset_job(
 )
 
 RETRAIN_JOB = "retrain"
+# dagster.yaml runs one run with this tag at a time: the partitions train one after another
+ONE_AT_A_TIME = {"btc/job": "retrain"}
 
 retrain_job = dg.define_asset_job(
     RETRAIN_JOB,
     selection=dg.AssetSelection.assets("features", "training_set", "price_model", "champion"),
-    description="Refresh features, train a tuned model, register it, promote it if it wins. "
-    "Set the search budget and space under ops.price_model.config in the launchpad.",
+    description="For one (pair, horizon) partition: refresh features, train a tuned model, "
+    "register it, promote it if it wins. Set the search budget and space under "
+    "ops.price_model.config in the launchpad.",
+    tags=ONE_AT_A_TIME,
     executor_def=dg.in_process_executor,
 )
 
@@ -35,8 +39,8 @@ BACKTEST_JOB = "run_backtest"
 backtest_job = dg.define_asset_job(
     BACKTEST_JOB,
     selection=dg.AssetSelection.assets("backtest"),
-    description="Walk-forward backtest over stored candles: set pair, since, until, "
-    "retrain_every, trials and horizon_minutes under ops.backtest.ops.backtest_history.config "
+    description="Walk-forward backtest of one (pair, horizon) partition over stored candles: "
+    "set since, until, retrain_every and trials under ops.backtest.ops.backtest_history.config "
     "in the launchpad.",
     executor_def=dg.in_process_executor,
 )

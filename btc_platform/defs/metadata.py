@@ -57,6 +57,10 @@ def candle_metadata(connection: duckdb.DuckDBPyConnection, interval_seconds: int
            FROM candles WHERE interval_seconds = ?""",
         [interval_seconds],
     ).df()
+    by_pair = connection.execute(
+        "SELECT pair, count(*) FROM candles WHERE interval_seconds = ? GROUP BY pair ORDER BY pair",
+        [interval_seconds],
+    ).fetchall()
     preview = connection.execute(
         f"SELECT * FROM candles WHERE interval_seconds = ? ORDER BY window_start DESC "
         f"LIMIT {PREVIEW_ROWS}",
@@ -65,6 +69,7 @@ def candle_metadata(connection: duckdb.DuckDBPyConnection, interval_seconds: int
     return {
         "candles_total": int(summary["candles"][0]),
         "pairs": int(summary["pairs"][0]),
+        "candles_by_pair": dg.MetadataValue.json({pair: int(n) for pair, n in by_pair}),
         "time_range": f"{summary['first'][0]} -> {summary['newest'][0]}",
         "empty_windows": int(summary["empty_windows"][0]),
         "preview": markdown_table(preview),

@@ -12,6 +12,7 @@ import duckdb
 from kafka import KafkaConsumer
 
 from btc_platform.drain import GROUP_ID, DrainResult, drain, drain_positions
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.store.offline_store import open_store
 from btc_platform.store.prediction_store import write_predictions
 from btc_platform.tracking.mlflow_setup import ModelStore
@@ -76,21 +77,25 @@ class OfflineStoreResource(dg.ConfigurableResource):
 
 
 class MlflowResource(dg.ConfigurableResource):
-    """The MLflow tracking store and registry that models are logged to and promoted in."""
+    """The MLflow tracking store and registry that models are logged to and promoted in:
+    one registered model per (pair, horizon), named from `model_prefix`."""
 
     tracking_uri: str
     local_artifacts: str
-    model_name: str
+    model_prefix: str
     promotion_tolerance: float = 0.005
     champion_max_age_hours: float = 48
 
     def model_store(self) -> ModelStore:
-        return ModelStore(self.tracking_uri, Path(self.local_artifacts), self.model_name)
+        return ModelStore(self.tracking_uri, Path(self.local_artifacts), self.model_prefix)
 
-    def champion(self) -> ModelVersion | None:
-        """The registry's current champion version, if any."""
+    def model_name(self, target: PairHorizon) -> str:
+        return target.model_name(self.model_prefix)
+
+    def champion(self, target: PairHorizon) -> ModelVersion | None:
+        """The current champion of the (pair, horizon), if any."""
         # heavy (MLflow), so imported when a step or sensor asks, not when Dagster loads code
         from btc_platform.tracking.registry import Registry
 
         self.model_store().activate()
-        return Registry(self.model_name).champion()
+        return Registry(self.model_name(target)).champion()

@@ -1,15 +1,18 @@
-"""The retrain sensor: a first model as soon as there is history enough; a new one when the
-champion's live skill falls below its floor, its live band coverage drifts out of
-tolerance, or it grows too old. It only looks (Dagster's event log, the MLflow registry);
-each run it requests carries the reason in its `retrain_reason` tag."""
+"""The retrain sensor, per (pair, horizon) partition: a first model as soon as the pair has
+history enough; a new one when the champion's live skill falls below its floor, its live
+band coverage drifts out of tolerance, or it grows too old. It only looks (Dagster's event
+log, the MLflow registry) and requests one partition at a time; each run carries the
+partition and the reason in its `retrain_reason` tag."""
 
 from dataclasses import dataclass
 
 import dagster as dg
 
 from btc_platform.defs.jobs import RETRAIN_JOB, retrain_job
+from btc_platform.defs.partitions import partition_key
 from btc_platform.defs.resources import MlflowResource
 from btc_platform.defs.sensors import IN_FLIGHT
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.training.first_model import FIRST_MODEL_CANDLES, first_model_budget
 from btc_platform.training.live_accuracy import NOMINAL_COVERAGE
 
@@ -44,27 +47,23 @@ def live_problem(live: dict, coverage_tolerance: float, skill_floor: float) -> s
     return "; ".join(problems) or None
 
 
-def why_retrain(
+def partition_request(
     context: dg.SensorEvaluationContext,
     mlflow_store: MlflowResource,
+    target: PairHorizon,
     triggers: LiveTriggers,
     default_trials: int,
-) -> dg.SensorResult:
-    if context.instance.get_runs(
-        filters=dg.RunsFilter(job_name=RETRAIN_JOB, statuses=IN_FLIGHT), limit=1
-    ):
-        return dg.SensorResult(skip_reason="a retrain is in flight")
+) -> dg.RunRequest | str:
+    """The retrain this (pair, horizon) needs, with its reason; or why it needs none."""
     # heavy (MLflow), so imported when the sensor runs, not when Dagster loads the code
     from btc_platform.tracking.registry import age_hours
 
-    champion = mlflow_store.champion()
+    champion = mlflow_store.champion(target)
     if champion is None:
-        candles = int(latest_metadata(context.instance, "candles_1m", "candles_total") or 0)
+        by_pair = latest_metadata(context.instance, "candles_1m", "candles_by_pair")
+        candles = int(by_pair.get(target.pair, 0)) if isinstance(by_pair, dict) else 0
         if candles < FIRST_MODEL_CANDLES:
-            return dg.SensorResult(
-                skip_reason=f"no champion; waiting for {FIRST_MODEL_CANDLES} candles "
-                f"(have {candles})"
-            )
+            return f"no champion; waiting for {FIRST_MODEL_CANDLES} candles (have {candles})"
         budget = first_model_budget(default_trials)
         config = {"ops": {"price_model": {"config": budget}}}
         reason = f"no champion yet and {candles} candles to train on (first-model budget: "
@@ -73,8 +72,11 @@ def why_retrain(
     else:
         config = {}
         version = str(champion.version)
-        by_version = latest_metadata(context.instance, "live_accuracy", "by_version") or {}
-        live = by_version.get(version) if isinstance(by_version, dict) else None
+        by_model = latest_metadata(context.instance, "live_accuracy", "by_model") or {}
+        versions = (
+            by_model.get(mlflow_store.model_name(target)) if isinstance(by_model, dict) else None
+        )
+        live = versions.get(version) if isinstance(versions, dict) else None
         problem = (
             live_problem(live, triggers.coverage_tolerance, triggers.skill_floor)
             if live and live["predictions"] >= triggers.min_predictions
@@ -91,31 +93,56 @@ def why_retrain(
             )
             key = f"age-{version}"
         else:
-            return dg.SensorResult(
-                skip_reason=f"champion v{version} is {age:.1f} h old and holds up live"
-            )
-    context.log.info(f"requesting a retrain: {reason}")
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(run_key=key, run_config=config, tags={"retrain_reason": reason})
-        ]
+            return f"champion v{version} is {age:.1f} h old and holds up live"
+    return dg.RunRequest(
+        run_key=f"{partition_key(target)}:{key}",
+        run_config=config,
+        tags={"retrain_reason": f"{target}: {reason}"},
+        partition_key=partition_key(target),
     )
 
 
-def retrain_sensor(triggers: LiveTriggers, default_trials: int) -> dg.SensorDefinition:
+def why_retrain(
+    context: dg.SensorEvaluationContext,
+    mlflow_store: MlflowResource,
+    targets: list[PairHorizon],
+    triggers: LiveTriggers,
+    default_trials: int,
+) -> dg.SensorResult:
+    """One partition's retrain at a time: the first that needs one (those without a champion
+    first, so that every pair and horizon is served soon), or every partition's reason."""
+    if context.instance.get_runs(
+        filters=dg.RunsFilter(job_name=RETRAIN_JOB, statuses=IN_FLIGHT), limit=1
+    ):
+        return dg.SensorResult(skip_reason="a retrain is in flight")
+    answers = {
+        t: partition_request(context, mlflow_store, t, triggers, default_trials) for t in targets
+    }
+    requests = [a for a in answers.values() if isinstance(a, dg.RunRequest)]
+    if not requests:
+        return dg.SensorResult(skip_reason="; ".join(f"{t}: {a}" for t, a in answers.items()))
+    chosen = min(requests, key=lambda r: not r.run_config)  # a first model (its budget) first
+    context.log.info(f"requesting a retrain: {chosen.tags['retrain_reason']}")
+    return dg.SensorResult(run_requests=[chosen])
+
+
+def retrain_sensor(
+    targets: list[PairHorizon], triggers: LiveTriggers, default_trials: int
+) -> dg.SensorDefinition:
     @dg.sensor(
         name="retrain_sensor",
         job=retrain_job,
         minimum_interval_seconds=20,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests a retrain when there is no champion yet (and history enough; "
-        "a first-model budget of few trials), "
+        description="Requests a retrain of one (pair, horizon) partition at a time: when it "
+        "has no champion yet (and its pair has history enough; a first-model budget of few "
+        "trials), "
         "when the champion's live skill or band coverage fails (BTC_LIVE_*), or when it is "
         "older than BTC_CHAMPION_MAX_AGE_HOURS.",
     )
     def _sensor(
         context: dg.SensorEvaluationContext, mlflow_store: MlflowResource
     ) -> dg.SensorResult:
-        return why_retrain(context, mlflow_store, triggers, default_trials)
+        return why_retrain(context, mlflow_store, targets, triggers, default_trials)
 
     return _sensor

@@ -12,6 +12,15 @@ from btc_platform.settings import PAIR_PATTERN
 Pair = Annotated[
     str, Field(pattern=PAIR_PATTERN.pattern, examples=["BTC/USD"], description="e.g. BTC/USD")
 ]
+Horizon = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=1_440,
+        examples=[5],
+        description="Minutes ahead, one of BTC_HORIZONS (default: the first of them).",
+    ),
+]
 
 
 class CandleIn(BaseModel):
@@ -64,13 +73,16 @@ class Prediction(BaseModel):
     band_scale: float = Field(
         description="The live calibration's factor on the band's half-widths (1: the model's)."
     )
+    model_name: str = Field(description="The registered model of this pair and horizon.")
     model_version: str
     model_skill: Skill
     feature_age_seconds: float = Field(description="Seconds since `as_of`.")
 
 
 class ModelCard(BaseModel):
-    name: str
+    pair: str
+    horizon_minutes: int
+    name: str = Field(description="The registered model of this pair and horizon.")
     version: str
     feature_set: str | None
     training_window: str | None
@@ -80,10 +92,13 @@ class ModelCard(BaseModel):
     median_guard: str | None = Field(
         description="What the p50 guard decided on the training folds."
     )
-    live_calibration: dict[str, dict[str, object]] = Field(
-        description="Per pair: the live band calibration of this champion."
+    live_calibration: dict[str, object] | None = Field(
+        description="The live band calibration of this champion (None: not replayed yet)."
     )
     loading_problem: str | None = Field(description="Set when a newer champion failed to load.")
+    missing: dict[str, str] = Field(
+        description="Every served pair and horizon without a champion, with the reason."
+    )
 
 
 class ErrorBody(BaseModel):

@@ -1,8 +1,9 @@
-"""Follows the registry's `champion` alias and swaps the served model without a restart.
+"""Follows each (pair, horizon)'s `champion` alias and swaps its served model without a
+restart, independently of the others.
 
-The current model is one reference, replaced whole: a request sees the old model or the
-new one, never a mix. A new champion that fails to load leaves the old one serving; the
-failure is logged and reported (`/model`, readiness stays as it was).
+A current model is one reference, replaced whole: a request sees the old model or the new
+one, never a mix. A new champion that fails to load leaves the old one serving; the failure
+is logged and reported (`/model`, readiness stays as it was).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from btc_platform.features.compute import FEATURES
 from btc_platform.logs import get_logger
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.tracking.mlflow_setup import use_tracking
 from btc_platform.tracking.registry import Registry
 from btc_platform.training.forecaster import BoundForecaster
@@ -52,20 +54,13 @@ def load_served_model(registry: Registry, version: str, tags: dict[str, str]) ->
 
 
 class ChampionWatcher:
-    def __init__(self, tracking_uri: str, model_name: str, poll_seconds: float) -> None:
+    """One registered model's champion."""
+
+    def __init__(self, tracking_uri: str, model_name: str) -> None:
         self.tracking_uri = tracking_uri
         self.model_name = model_name
-        self.poll_seconds = poll_seconds
         self.current: ServedModel | None = None
-        self.problem: str | None = "no champion loaded yet"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
+        self.problem: str | None = f"{model_name}: no champion loaded yet"
 
     def refresh(self) -> None:
         """Load the champion if the alias moved; keep the current model on any failure."""
@@ -74,8 +69,8 @@ class ChampionWatcher:
         try:
             champion = registry.champion()
         except Exception as error:  # the registry unreachable: keep serving what we have
-            self.problem = f"registry unavailable: {error}"
-            log.warning("champion check failed", error=str(error))
+            self.problem = f"{self.model_name}: registry unavailable: {error}"
+            log.warning("champion check failed", model=self.model_name, error=str(error))
             return
         if champion is None:
             if self.current is None:
@@ -87,9 +82,10 @@ class ChampionWatcher:
         try:
             loaded = load_served_model(registry, version, dict(champion.tags))
         except Exception as error:
-            self.problem = f"champion v{version} failed to load: {error}"
+            self.problem = f"{self.model_name}: champion v{version} failed to load: {error}"
             log.error(
                 "new champion failed to load; serving the previous one",
+                model=self.model_name,
                 version=version,
                 serving=self.current.version if self.current else None,
                 error=str(error),
@@ -97,11 +93,39 @@ class ChampionWatcher:
             return
         previous, self.current, self.problem = self.current, loaded, None
         log.info(
-            "champion loaded", version=version, replaced=previous.version if previous else None
+            "champion loaded",
+            model=self.model_name,
+            version=version,
+            replaced=previous.version if previous else None,
         )
+
+
+class ChampionBoard:
+    """The champion of every served (pair, horizon), refreshed by one thread."""
+
+    def __init__(
+        self, tracking_uri: str, names: dict[PairHorizon, str], poll_seconds: float
+    ) -> None:
+        self.watchers = {target: ChampionWatcher(tracking_uri, n) for target, n in names.items()}
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def __getitem__(self, target: PairHorizon) -> ChampionWatcher:
+        return self.watchers[target]
+
+    def current(self, target: PairHorizon) -> ServedModel | None:
+        return self.watchers[target].current
 
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            self.refresh()
+            for watcher in self.watchers.values():
+                watcher.refresh()
             self._stop.wait(max(0.0, self.poll_seconds - (time.monotonic() - started)))

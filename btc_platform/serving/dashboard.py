@@ -13,6 +13,7 @@ from importlib import resources
 
 import pandas as pd
 
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.serving.forecast import prediction
 from btc_platform.serving.live_candles import LIVE_CANDLE_COLUMNS
 from btc_platform.serving.runtime import LiveRuntime
@@ -40,31 +41,31 @@ def live_record(answers: pd.DataFrame, candles: pd.DataFrame, pair: str, interva
     }
 
 
-def dashboard_data(runtime: LiveRuntime, pair: str) -> dict[str, object]:
+def dashboard_data(runtime: LiveRuntime, target: PairHorizon) -> dict[str, object]:
     settings = runtime.settings
     interval = settings.candle_seconds
+    pair = target.pair
     candles = (
         runtime.candles[pair].candles()
         if pair in runtime.candles
         else pd.DataFrame(columns=LIVE_CANDLE_COLUMNS)
     )
-    model = runtime.champion.current
-    forecasts = runtime.forecasts.get(pair)
-    prepared = (
-        list(forecasts.recent)
-        if model is not None and forecasts is not None and forecasts.version == model.version
-        else []
-    )
-    answers = [prediction(model, f, settings.horizon_minutes) for f in prepared] if model else []
+    model = runtime.champions.current(target)
+    forecasts = runtime.forecasts[target]
+    prepared = list(forecasts.recent) if model and forecasts.version == model.version else []
+    answers = [prediction(model, f, target.horizon_minutes) for f in prepared] if model else []
     answered = pd.DataFrame([a.model_dump() for a in answers])
     if not answered.empty:
         answered["as_of"] = pd.to_datetime(answered["as_of"]).dt.tz_localize(None)
     shown = candles.tail(SHOWN_CANDLES)
     return {
         "pair": pair,
+        "horizon_minutes": target.horizon_minutes,
+        "served": [{"pair": t.pair, "horizon_minutes": t.horizon_minutes} for t in runtime.targets],
+        "model_name": model.name if model else None,
         "model_version": model.version if model else None,
-        "problem": runtime.champion.problem,
-        "calibration": forecasts.calibration.as_dict() if prepared and forecasts else None,
+        "problem": runtime.champions[target].problem,
+        "calibration": forecasts.calibration.as_dict() if prepared else None,
         "candles": [
             {"t": (start + pd.Timedelta(seconds=interval)).isoformat() + "Z", "close": close}
             for start, close in zip(shown["window_start"], shown["close"], strict=True)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from btc_platform.features.compute import FEATURES
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.serving.api_models import ModelCard, Prediction, Skill
 from btc_platform.serving.champion import ServedModel
 from btc_platform.serving.live_forecasts import Forecast
@@ -50,6 +51,7 @@ def prediction(
         band_low=point.close * math.exp(low),
         band_high=point.close * math.exp(high),
         band_scale=round(forecast.band_scale, 6),
+        model_name=model.name,
         model_version=model.version,
         model_skill=skill_of(model),
         feature_age_seconds=round(((now or datetime.now(UTC)) - as_of).total_seconds(), 3),
@@ -72,11 +74,17 @@ def logged_record(
 
 
 def model_card(
-    model: ServedModel, problem: str | None, calibrations: dict[str, BandCalibration]
+    target: PairHorizon,
+    model: ServedModel,
+    problem: str | None,
+    calibration: BandCalibration | None,
+    missing: dict[str, str],
 ) -> ModelCard:
     tags = model.tags
     first, last = tags.get("dataset.first_window"), tags.get("dataset.last_window")
     return ModelCard(
+        pair=target.pair,
+        horizon_minutes=target.horizon_minutes,
         name=model.name,
         version=model.version,
         feature_set=tags.get("feature_set"),
@@ -93,6 +101,7 @@ def model_card(
             if key.startswith("promotion.")
         },
         median_guard=tags.get("median_guard"),
-        live_calibration={pair: c.as_dict() for pair, c in calibrations.items()},
+        live_calibration=calibration.as_dict() if calibration else None,
         loading_problem=problem,
+        missing=missing,
     )

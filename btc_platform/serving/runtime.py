@@ -1,9 +1,10 @@
-"""The live side of the service: warm-up, the trade follower, candles, features, champion.
+"""The live side of the service: warm-up, the trade follower, candles, features, champions.
 
 One background thread warms up from the offline store and then follows Kafka; each batch
 of trades updates the pairs' candles, and every candle that closes recomputes the pair's
-features and the champion's calibrated forecast (once per candle, never per request).
-Requests only read: the newest features and the forecast prepared for them.
+features and, for each of its horizons, that (pair, horizon)'s champion's calibrated
+forecast (once per candle, never per request). Requests only read: the newest features and
+the forecast prepared for them.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import pandas as pd
 from btc_platform.broker.topics import Topics
 from btc_platform.features.compute import FEATURES
 from btc_platform.logs import get_logger
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.serving.api_models import Prediction
-from btc_platform.serving.champion import ChampionWatcher, ServedModel
+from btc_platform.serving.champion import ChampionBoard, ServedModel
 from btc_platform.serving.forecast import logged_record, prediction
 from btc_platform.serving.live_candles import PairCandles
 from btc_platform.serving.live_features import LatestFeatures, features_at_closes
@@ -38,17 +40,25 @@ class Unavailable(Exception):
     """The service cannot answer right now (503); the message says why."""
 
 
+class NotServed(ValueError):
+    """A pair or horizon this service does not serve (400); the message names the served."""
+
+
 class LiveRuntime:
     def __init__(self, settings: Settings, topics: Topics | None = None) -> None:
         self.settings = settings
         self.topics = topics or Topics()
-        self.horizon = timedelta(minutes=settings.horizon_minutes)
+        self.targets = settings.pair_horizons
         self.candles: dict[str, PairCandles] = {}
         self.latest: dict[str, LatestFeatures] = {}
-        self.forecasts = {pair: PairForecasts(self.horizon, REPLAYED) for pair in settings.pairs}
+        self.forecasts = {
+            t: PairForecasts(timedelta(minutes=t.horizon_minutes), REPLAYED) for t in self.targets
+        }
         self.warmed_up = False
-        self.champion = ChampionWatcher(
-            str(settings.mlflow_tracking_uri), settings.model_name, settings.champion_poll_seconds
+        self.champions = ChampionBoard(
+            str(settings.mlflow_tracking_uri),
+            {t: settings.model_name_of(t) for t in self.targets},
+            settings.champion_poll_seconds,
         )
         self.prediction_log = PredictionLog(settings.kafka_bootstrap, self.topics.predictions)
         self.follower = TradeFollower(
@@ -57,19 +67,36 @@ class LiveRuntime:
         self._thread = threading.Thread(target=self._live, name="live-features", daemon=True)
 
     def start(self) -> None:
-        self.champion.start()
+        self.champions.start()
         self._thread.start()
 
     def stop(self) -> None:
         self.follower.stopped.set()
-        self.champion.stop()
+        self.champions.stop()
         self._thread.join(timeout=10)
         self.prediction_log.close()
 
     def ready(self) -> bool:
-        return self.champion.current is not None and all(
-            pair in self.latest for pair in self.settings.pairs
+        """At least one (pair, horizon) can answer."""
+        return any(
+            self.champions.current(t) is not None and t.pair in self.latest for t in self.targets
         )
+
+    def target(self, pair: str, horizon_minutes: int | None = None) -> PairHorizon:
+        """The served (pair, horizon) asked for (the first horizon by default)."""
+        settings = self.settings
+        if pair not in settings.pairs:
+            raise NotServed(f"pair: {pair} is not served (BTC_PAIRS: {', '.join(settings.pairs)})")
+        target = PairHorizon(pair, horizon_minutes or settings.default_horizon)
+        if target not in self.forecasts:
+            served = ", ".join(str(h) for h in settings.horizons or [])
+            raise NotServed(
+                f"horizon_minutes: {horizon_minutes} is not served (BTC_HORIZONS: {served})"
+            )
+        return target
+
+    def of_pair(self, pair: str) -> list[PairHorizon]:
+        return [t for t in self.targets if t.pair == pair]
 
     def _live(self) -> None:
         settings = self.settings
@@ -89,7 +116,7 @@ class LiveRuntime:
                 warm.final_candles.get(pair),
                 warm.open_trades.get(pair),
             )
-            self._replay(pair)
+            self._replay(pair, self.of_pair(pair))
         self.warmed_up = True  # requests before this are told the service is warming up
         log.info(
             "warmed up from the offline store",
@@ -98,34 +125,39 @@ class LiveRuntime:
         )
         self.follower.follow(dict(warm.offsets))
 
+    def _models(self, pair: str) -> dict[PairHorizon, ServedModel]:
+        """The pair's champions being served now, by (pair, horizon)."""
+        current = {t: self.champions.current(t) for t in self.of_pair(pair)}
+        return {t: model for t, model in current.items() if model is not None}
+
+    def _new_champions(self, models: dict[PairHorizon, ServedModel]) -> list[PairHorizon]:
+        return [t for t, model in models.items() if self.forecasts[t].version != model.version]
+
     def on_trades(self, trades: pd.DataFrame) -> None:
         """New trades (one poll at the head, a whole backlog behind it): the candles that
-        close and, at each close, the features and the champion's forecast, in one pass."""
-        model = self.champion.current
+        close and, at each close, the features and each champion's forecast, in one pass."""
         for name, group in trades.groupby("pair", sort=False):
             pair = str(name)
             candles = self.candles.get(pair)
             if candles is None:
                 continue
-            if model is not None and self.forecasts[pair].version != model.version:
-                self._replay(pair)  # a new champion: from the history we had
+            models = self._models(pair)
+            if arrived := self._new_champions(models):
+                self._replay(pair, arrived)  # new champions: from the history we had
             before = candles.candles().tail(FEATURES.warmup_candles)
             closed = candles.add(group)
             if len(closed):
-                self._on_closes(pair, pd.concat([before, closed], ignore_index=True), model)
+                self._on_closes(pair, pd.concat([before, closed], ignore_index=True), models)
 
     def on_idle(self) -> None:
-        """Between trades: a champion that arrived meanwhile gets its forecasts and live
+        """Between trades: champions that arrived meanwhile get their forecasts and live
         calibration replayed over the kept history."""
-        model = self.champion.current
-        if model is None:
-            return
-        for pair, forecasts in self.forecasts.items():
-            if forecasts.version != model.version and pair in self.candles:
-                self._replay(pair)
+        for pair in self.candles:
+            if arrived := self._new_champions(self._models(pair)):
+                self._replay(pair, arrived)
 
-    def _replay(self, pair: str) -> None:
-        """Features at every kept close in one pass; the champion's forecasts over them."""
+    def _replay(self, pair: str, targets: list[PairHorizon]) -> None:
+        """Features at every kept close in one pass; the champions' forecasts over them."""
         points = features_at_closes(
             pair, self.candles[pair].candles(), self.settings.candle_seconds
         )
@@ -134,11 +166,13 @@ class LiveRuntime:
             self.latest[pair] = points[-1]
         else:
             self.latest.pop(pair, None)  # within a warm-up: no features yet
-        model = self.champion.current
-        if model is not None:
-            self.forecasts[pair].rebuild(model, points)
+        for target in targets:
+            if (model := self.champions.current(target)) is not None:
+                self.forecasts[target].rebuild(model, points)
 
-    def _on_closes(self, pair: str, candles: pd.DataFrame, model: ServedModel | None) -> None:
+    def _on_closes(
+        self, pair: str, candles: pd.DataFrame, models: dict[PairHorizon, ServedModel]
+    ) -> None:
         """The features (and forecasts) at every close of `candles` past the warm-up window
         they start with: the candles that just closed."""
         points = features_at_closes(pair, candles, self.settings.candle_seconds)
@@ -147,15 +181,14 @@ class LiveRuntime:
             self.latest[pair] = points[-1]
         else:
             self.latest.pop(pair, None)  # within a warm-up after a hole
-        if model is not None:
-            self.forecasts[pair].on_closes(model, points)
+        for target, model in models.items():
+            self.forecasts[target].on_closes(model, points)
 
-    def forecast(self, pair: str) -> tuple[ServedModel, Forecast]:
-        """The served champion and its forecast from the newest closed candle.
+    def forecast(self, target: PairHorizon) -> tuple[ServedModel, Forecast]:
+        """The (pair, horizon)'s champion and its forecast from the newest closed candle.
 
-        Raises KeyError for a pair not served, Unavailable when no answer is possible."""
-        if pair not in self.settings.pairs:
-            raise KeyError(pair)
+        Raises Unavailable when no answer is possible."""
+        pair = target.pair
         if not self.warmed_up:
             raise Unavailable("warming up from the offline store")
         features = self.latest.get(pair)
@@ -173,34 +206,43 @@ class LiveRuntime:
                 f"features for {pair} are stale ({behind} candles behind): the newest closed "
                 f"candle ended {age:.0f} s ago (limit {limit:.0f} s, BTC_MAX_FEATURE_AGE_SECONDS)"
             )
-        model = self.champion.current
+        model = self.champions.current(target)
         if model is None:
-            raise Unavailable(self.champion.problem or "no champion model loaded")
-        return model, self.forecasts[pair].latest(model, features)
+            raise Unavailable(self.champions[target].problem or f"{target}: no champion loaded")
+        return model, self.forecasts[target].latest(model, features)
 
-    def client_forecast(self, model: ServedModel, features: LatestFeatures) -> Forecast:
+    def client_forecast(
+        self, target: PairHorizon, model: ServedModel, features: LatestFeatures
+    ) -> Forecast:
         """The champion's forecast from a client's candles, its band scaled by the live
-        calibration of the pair (as the live answer is)."""
-        forecasts = self.forecasts.get(features.pair)
-        live = forecasts is not None and forecasts.version == model.version
-        scale = forecasts.calibration.factor if live else 1.0
+        calibration of the (pair, horizon) (as the live answer is)."""
+        forecasts = self.forecasts[target]
+        scale = forecasts.calibration.factor if forecasts.version == model.version else 1.0
         return Forecast(features, widen(model.quantiles(features.values), scale), scale)
 
-    def calibrations(self, model: ServedModel) -> dict[str, BandCalibration]:
-        """The live band calibration of each pair the champion forecasts."""
+    def calibration(self, target: PairHorizon) -> BandCalibration | None:
+        """The live band calibration of the (pair, horizon)'s served champion."""
+        model, forecasts = self.champions.current(target), self.forecasts[target]
+        return forecasts.calibration if model and forecasts.version == model.version else None
+
+    def missing(self) -> dict[str, str]:
+        """Every (pair, horizon) that cannot be served a champion, with the reason."""
         return {
-            pair: forecasts.calibration
-            for pair, forecasts in self.forecasts.items()
-            if forecasts.version == model.version
+            str(t): self.champions[t].problem or "no champion loaded"
+            for t in self.targets
+            if self.champions.current(t) is None
         }
 
-    def predict(self, pair: str) -> Prediction:
-        model, forecast = self.forecast(pair)
-        answer = prediction(model, forecast, self.settings.horizon_minutes)
-        record = logged_record(answer, model, forecast, self.horizon_candles)
-        self.prediction_log.publish(record | {"origin": "live"})
+    def predict(self, target: PairHorizon) -> Prediction:
+        model, forecast = self.forecast(target)
+        answer = prediction(model, forecast, target.horizon_minutes)
+        self.log_answer(answer, model, forecast, "live")
         return answer
 
-    @property
-    def horizon_candles(self) -> int:
-        return int(self.horizon.total_seconds()) // self.settings.candle_seconds
+    def log_answer(
+        self, answer: Prediction, model: ServedModel, forecast: Forecast, origin: str
+    ) -> None:
+        """Publish an answer to Kafka `predictions` for the accuracy loop."""
+        candles = answer.horizon_minutes * 60 // self.settings.candle_seconds
+        record = logged_record(answer, model, forecast, candles)
+        self.prediction_log.publish(record | {"origin": origin})

@@ -1,8 +1,9 @@
 """The BentoML service: `bentoml serve` at the repo root serves it (see bentofile.yaml).
 
-POST /predict and /predict_candles, GET /model, and BentoML's /readyz (ready once a
-champion and enough live history are loaded). Bad input answers 400 naming the field, a
-missing champion or stale features 503 with the reason; never a 500 for a bad request.
+POST /predict and /predict_candles, GET /model, and BentoML's /readyz (ready once at least
+one (pair, horizon) has its champion and enough live history). Every configured pair and
+horizon is served by its own champion. Bad input answers 400 naming the field, a missing
+champion or stale features 503 with the reason; never a 500 for a bad request.
 """
 
 from __future__ import annotations
@@ -13,12 +14,19 @@ from fastapi.security import HTTPBearer
 from starlette.responses import HTMLResponse, JSONResponse
 
 from btc_platform.logs import configure_logging, get_logger
-from btc_platform.serving.api_models import CandleIn, ErrorBody, ModelCard, Pair, Prediction
+from btc_platform.serving.api_models import (
+    CandleIn,
+    ErrorBody,
+    Horizon,
+    ModelCard,
+    Pair,
+    Prediction,
+)
 from btc_platform.serving.api_token import TOKEN_HELP, BearerToken
 from btc_platform.serving.client_candles import BadCandles, features_from_candles
 from btc_platform.serving.dashboard import dashboard_data, dashboard_page
-from btc_platform.serving.forecast import logged_record, model_card, prediction
-from btc_platform.serving.runtime import LiveRuntime, Unavailable
+from btc_platform.serving.forecast import model_card, prediction
+from btc_platform.serving.runtime import LiveRuntime, NotServed, Unavailable
 from btc_platform.settings import load_settings
 
 log = get_logger(__name__)
@@ -35,7 +43,8 @@ def error(status: int, reason: str) -> JSONResponse:
 @bentoml.service(name="btc_price_predictor", workers=1, traffic={"timeout": 10})
 @bentoml.asgi_app(info, path="/")
 class PricePredictor:
-    """Real-time p10/p50/p90 forecasts of the BTC price a few minutes ahead.
+    """Real-time p10/p50/p90 forecasts of the BTC price a few minutes ahead, for every pair
+    of BTC_PAIRS and horizon of BTC_HORIZONS, each by its own champion.
 
     Authentication: when the server has BTC_API_TOKEN set, /predict, /predict_candles,
     /model, /dashboard and /metrics need the header `Authorization: Bearer <token>` (401
@@ -56,32 +65,38 @@ class PricePredictor:
         self.runtime.stop()
 
     @bentoml.api
-    def predict(self, pair: Pair) -> Prediction:
-        """The forecast for `pair` from the newest closed candle of the live stream."""
+    def predict(self, pair: Pair, horizon_minutes: Horizon = None) -> Prediction:
+        """The forecast for `pair` over `horizon_minutes` (default: the first of BTC_HORIZONS)
+        from the newest closed candle of the live stream, by that pair's and horizon's
+        champion."""
         try:
-            return self.runtime.predict(pair)
-        except KeyError:
-            served = ", ".join(self.settings.pairs)
-            return error(400, f"pair: {pair} is not served (BTC_PAIRS: {served})")
+            return self.runtime.predict(self.runtime.target(pair, horizon_minutes))
+        except NotServed as reason:
+            return error(400, str(reason))
         except Unavailable as reason:
             return error(503, str(reason))
 
     @bentoml.api
-    def predict_candles(self, pair: Pair, candles: list[CandleIn]) -> Prediction:
+    def predict_candles(
+        self, pair: Pair, candles: list[CandleIn], horizon_minutes: Horizon = None
+    ) -> Prediction:
         """The forecast from your own recent candles (oldest first), without the live state."""
-        model = self.runtime.champion.current
+        try:
+            target = self.runtime.target(pair, horizon_minutes)
+        except NotServed as reason:
+            return error(400, str(reason))
+        model = self.runtime.champions.current(target)
         if model is None:
-            return error(503, self.runtime.champion.problem or "no champion model loaded")
+            return error(503, self.runtime.champions[target].problem or "no champion loaded")
         try:
             features = features_from_candles(
                 pair, candles, self.settings.candle_seconds, model.feature_set
             )
         except BadCandles as reason:
             return error(400, str(reason))
-        forecast = self.runtime.client_forecast(model, features)
-        answer = prediction(model, forecast, self.settings.horizon_minutes)
-        record = logged_record(answer, model, forecast, self.runtime.horizon_candles)
-        self.runtime.prediction_log.publish(record | {"origin": "candles"})
+        forecast = self.runtime.client_forecast(target, model, features)
+        answer = prediction(model, forecast, target.horizon_minutes)
+        self.runtime.log_answer(answer, model, forecast, "candles")
         return answer
 
     @info.get("/dashboard", response_class=HTMLResponse, dependencies=BEARER)
@@ -89,24 +104,46 @@ class PricePredictor:
         """A live page: price, the forecasts and their bands, live skill, the champion."""
         return HTMLResponse(dashboard_page())
 
-    @info.get("/dashboard/data", dependencies=BEARER)
-    def dashboard_numbers(self, pair: str = "BTC/USD") -> dict[str, object]:
-        """What the dashboard draws, as JSON."""
-        return dashboard_data(self.runtime, pair.upper())
+    @info.get(
+        "/dashboard/data",
+        response_model=None,
+        responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}},
+        dependencies=BEARER,
+    )
+    def dashboard_numbers(
+        self, pair: str = "BTC/USD", horizon_minutes: int | None = None
+    ) -> dict[str, object] | JSONResponse:
+        """What the dashboard draws for a pair and horizon, as JSON."""
+        try:
+            target = self.runtime.target(pair.upper(), horizon_minutes)
+        except NotServed as reason:
+            return error(400, str(reason))
+        return dashboard_data(self.runtime, target)
 
     @info.get(
         "/model",
         response_model=ModelCard,
-        responses={401: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+        responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 503: {"model": ErrorBody}},
         dependencies=BEARER,
     )
-    def model(self) -> ModelCard | JSONResponse:
-        """The champion being served: version, feature set, training window, holdout metrics
-        and its promotion decision."""
-        served = self.runtime.champion.current
+    def model(
+        self, pair: str | None = None, horizon_minutes: int | None = None
+    ) -> ModelCard | JSONResponse:
+        """The champion serving a pair and horizon (default: the first of each): version,
+        feature set, training window, holdout metrics, its promotion decision, and every
+        served pair and horizon still without a champion."""
+        runtime = self.runtime
+        try:
+            target = runtime.target((pair or self.settings.pairs[0]).upper(), horizon_minutes)
+        except NotServed as reason:
+            return error(400, str(reason))
+        served, missing = runtime.champions.current(target), runtime.missing()
         if served is None:
-            return error(503, self.runtime.champion.problem or "no champion model loaded")
-        return model_card(served, self.runtime.champion.problem, self.runtime.calibrations(served))
+            others = "; ".join(v for k, v in missing.items() if k != str(target))
+            reason = runtime.champions[target].problem or f"{target}: no champion loaded"
+            return error(503, reason + (f" (also without a champion: {others})" if others else ""))
+        problem = runtime.champions[target].problem
+        return model_card(target, served, problem, runtime.calibration(target), missing)
 
 
 def _token() -> str | None:

@@ -32,7 +32,7 @@ def champion_version(settings: Settings) -> str:
 
     use_tracking(str(settings.mlflow_tracking_uri))
     try:
-        champion = Registry(settings.model_name).champion()
+        champion = Registry(settings.model_name_of(settings.default_pair_horizon)).champion()
     except Exception as error:  # the store not created yet, or unreachable
         return f"unknown ({type(error).__name__})"
     return f"v{champion.version}" if champion else "none yet"

@@ -87,14 +87,6 @@ def refresh_features(
     return len(fresh)
 
 
-def candle_pairs(connection: duckdb.DuckDBPyConnection, interval_seconds: int) -> list[str]:
-    rows = connection.execute(
-        "SELECT DISTINCT pair FROM candles WHERE interval_seconds = ? ORDER BY pair",
-        [interval_seconds],
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
 def read_features(
     connection: duckdb.DuckDBPyConnection,
     pair: str,

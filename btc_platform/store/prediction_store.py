@@ -23,6 +23,7 @@ COLUMNS = [
 ]
 # Written by newer services only: NULL when a record lacks them.
 OPTIONAL = ["band_scale", "realized_vol", "vol_baseline_low", "vol_baseline_high"]
+OPTIONAL_TEXT = ["model_name"]
 
 
 def _optional_float(record: dict, key: str) -> float | None:
@@ -44,6 +45,7 @@ def _row(payload: bytes) -> tuple:
         float(record["band_low"]),
         float(record["band_high"]),
         *(_optional_float(record, key) for key in OPTIONAL),
+        *(None if record.get(key) is None else str(record[key]) for key in OPTIONAL_TEXT),
         str(record.get("origin", "live")),
     )
 
@@ -63,7 +65,7 @@ def write_predictions(
     try:
         before = scalar(connection, "SELECT count(*) FROM predictions")
         if rows:
-            names = [*COLUMNS, *OPTIONAL, "origin"]
+            names = [*COLUMNS, *OPTIONAL, *OPTIONAL_TEXT, "origin"]
             connection.executemany(
                 f"INSERT INTO predictions ({', '.join(names)})"
                 f" VALUES ({', '.join('?' * len(names))}) ON CONFLICT DO NOTHING",

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     as_of TIMESTAMP NOT NULL,  -- close time of the last candle the prediction used
     horizon_minutes INTEGER NOT NULL,
     model_version VARCHAR NOT NULL,
+    model_name VARCHAR,  -- the (pair, horizon)'s registered model; NULL: an older record
     current_price DOUBLE NOT NULL,
     predicted_return DOUBLE NOT NULL,
     band_low DOUBLE NOT NULL,
@@ -86,6 +87,7 @@ ALTER TABLE predictions ADD COLUMN IF NOT EXISTS realized_vol DOUBLE;
 ALTER TABLE predictions ADD COLUMN IF NOT EXISTS vol_baseline_low DOUBLE;
 ALTER TABLE predictions ADD COLUMN IF NOT EXISTS vol_baseline_high DOUBLE;
 ALTER TABLE predictions ADD COLUMN IF NOT EXISTS origin VARCHAR;
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS model_name VARCHAR;
 """
 
 

@@ -17,7 +17,9 @@ NO_FORECASTS = "no forecasts: no retrain point gave a model that beats the basel
 
 def log_backtest(store: ModelStore, result: BacktestResult, evaluation: Evaluation | None) -> str:
     spec = result.spec
-    name = experiment_name(store.model_name, spec.pair, spec.interval_seconds, spec.horizon_minutes)
+    name = experiment_name(
+        store.model_prefix, spec.pair, spec.interval_seconds, spec.horizon_minutes
+    )
     experiment_id = ensure_experiment(store.tracking_uri, name, store.local_artifacts)
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=f"backtest-{spec.since:%Y%m%d}-{spec.until:%Y%m%d}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from btc_platform.pair_horizon import PairHorizon
 from btc_platform.settings import Settings
 from btc_platform.training.dataset import Lineage
 
@@ -42,11 +43,12 @@ def ensure_experiment(tracking_uri: str, name: str, local_artifacts: Path) -> st
 
 @dataclass(frozen=True, slots=True)
 class ModelStore:
-    """Where models are tracked and registered."""
+    """Where models are tracked and registered (one registered model per pair and horizon,
+    named from `model_prefix`: BTC_MODEL_NAME)."""
 
     tracking_uri: str
     local_artifacts: Path
-    model_name: str
+    model_prefix: str
 
     @classmethod
     def of(cls, settings: Settings) -> ModelStore:
@@ -57,9 +59,13 @@ class ModelStore:
     def experiment_for(self, lineage: Lineage) -> str:
         """The id of the experiment for the lineage's pair, interval and horizon."""
         name = experiment_name(
-            self.model_name, lineage.pair, lineage.interval_seconds, lineage.horizon_minutes
+            self.model_prefix, lineage.pair, lineage.interval_seconds, lineage.horizon_minutes
         )
         return ensure_experiment(self.tracking_uri, name, self.local_artifacts)
+
+    def model_name_for(self, lineage: Lineage) -> str:
+        """The registered model of the lineage's pair and horizon."""
+        return PairHorizon(lineage.pair, lineage.horizon_minutes).model_name(self.model_prefix)
 
     def activate(self) -> None:
         use_tracking(self.tracking_uri)

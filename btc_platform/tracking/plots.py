@@ -73,7 +73,7 @@ def feature_importance(forecaster: Forecaster) -> Figure:
 
 
 def live_accuracy(outcomes: pd.DataFrame, window: int) -> Figure:
-    """Per model version, rolling over `window` outcomes: the p50's error against zero
+    """Per model and version, rolling over `window` outcomes: the p50's error against zero
     return's, and the share of outcomes inside the p10-p90 band."""
     figure, (error, coverage) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     realized = outcomes["realized_return"]
@@ -82,11 +82,12 @@ def live_accuracy(outcomes: pd.DataFrame, window: int) -> Figure:
         zero_abs_error_bps=realized.abs() * BPS,
         inside_band=((realized >= outcomes["p10"]) & (realized <= outcomes["p90"])).astype(float),
     )
-    for version, group in scored.groupby("model_version", sort=True):
+    for (name, version), group in scored.groupby(["model_name", "model_version"], sort=True):
         rolling = group.set_index("as_of").rolling(window, min_periods=1)
-        error.plot(rolling["abs_error_bps"].mean(), label=f"v{version} p50")
-        error.plot(rolling["zero_abs_error_bps"].mean(), linestyle=":", label=f"v{version} zero")
-        coverage.plot(rolling["inside_band"].mean(), label=f"v{version}")
+        label = f"{name} v{version}".strip()
+        error.plot(rolling["abs_error_bps"].mean(), label=f"{label} p50")
+        error.plot(rolling["zero_abs_error_bps"].mean(), linestyle=":", label=f"{label} zero")
+        coverage.plot(rolling["inside_band"].mean(), label=label)
     target = QUANTILES[2] - QUANTILES[0]
     coverage.axhline(target, color="grey", linestyle="--", label=f"nominal {target:.0%}")
     error.set(ylabel="MAE (bps)", title=f"Live accuracy, rolling {window} outcomes")

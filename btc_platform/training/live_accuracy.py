@@ -1,5 +1,6 @@
 """How the served predictions turned out: each joined with the candle that closed at its
-horizon, then the forecaster's numbers per model version over its recent outcomes: error
+horizon, then the forecaster's numbers per model version (of each pair's and horizon's
+registered model) over its recent outcomes: error
 and skill against zero return, pinball skill against the volatility-scaled baseline, band
 coverage (overall, per volatility tercile), per-quantile calibration, Winkler and CRPS, and
 the live band calibration's latest factor."""
@@ -12,8 +13,12 @@ import pandas as pd
 from btc_platform.training.metrics import BPS, QUANTILES, score, skill
 
 NOMINAL_COVERAGE = QUANTILES[2] - QUANTILES[0]
+KEY = ["model_name", "model_version"]
 METRIC_COLUMNS = [
+    "model_name",
     "model_version",
+    "pair",
+    "horizon_minutes",
     "predictions",
     "mae_bps",
     "zero_mae_bps",
@@ -37,8 +42,9 @@ METRIC_COLUMNS = [
 def outcomes(
     predictions: pd.DataFrame, closes: pd.DataFrame, interval_seconds: int
 ) -> pd.DataFrame:
-    """One row per (pair, model version, as_of) of a live prediction whose horizon has
-    passed: the first answer given for it, its quantiles and its realized log return.
+    """One row per (model, version, as_of) of a live prediction whose horizon has passed: the
+    first answer given for it, its quantiles and its realized log return. Records from before
+    one model per pair and horizon have no model name: theirs is empty.
 
     `closes` has pair, window_start, close; the outcome is the close of the candle that ends at
     as_of + horizon. Answers to /predict_candles (the client's own data) are not scored.
@@ -46,7 +52,9 @@ def outcomes(
     live = predictions
     if "origin" in predictions.columns:
         live = predictions[predictions["origin"].fillna("live") == "live"]
-    distinct = live.drop_duplicates(["pair", "model_version", "as_of"]).copy()
+    live = live.assign(model_name=live.get("model_name", pd.Series(index=live.index, dtype=str)))
+    live["model_name"] = live["model_name"].fillna("")
+    distinct = live.drop_duplicates([*KEY, "pair", "horizon_minutes", "as_of"]).copy()
     distinct["window_start"] = (
         distinct["as_of"]
         + pd.to_timedelta(distinct["horizon_minutes"], unit="min")
@@ -60,8 +68,10 @@ def outcomes(
 
     return pd.DataFrame(
         {
-            "pair": joined["pair"],
+            "model_name": joined["model_name"].astype(str),
             "model_version": joined["model_version"].astype(str),
+            "pair": joined["pair"],
+            "horizon_minutes": joined["horizon_minutes"].astype(int),
             "as_of": joined["as_of"],
             "realized_return": np.log(joined["close"] / price),
             "p10": np.log(joined["band_low"] / price),
@@ -98,11 +108,20 @@ def _version_metrics(recent: pd.DataFrame) -> dict[str, float]:
 
 
 def live_metrics(outcomes_frame: pd.DataFrame, window: int) -> pd.DataFrame:
-    """Per model version, over its last `window` outcomes (METRIC_COLUMNS; NaN where the
+    """Per model and version, over its last `window` outcomes (METRIC_COLUMNS; NaN where the
     records lack what a metric needs)."""
     rows = []
-    for version, group in outcomes_frame.groupby("model_version", sort=True):
+    for (name, version), group in outcomes_frame.groupby(KEY, sort=True):
         recent = group.tail(window)
-        rows.append({"model_version": str(version), "predictions": len(recent)})
+        last = recent.iloc[-1]
+        rows.append(
+            {
+                "model_name": str(name),
+                "model_version": str(version),
+                "pair": last["pair"],
+                "horizon_minutes": int(last["horizon_minutes"]),
+                "predictions": len(recent),
+            }
+        )
         rows[-1] |= _version_metrics(recent)
     return pd.DataFrame(rows).reindex(columns=METRIC_COLUMNS)
