@@ -60,6 +60,7 @@ def prediction(api_port: str) -> dict | None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # its own waits (first drain, first prediction, shutdown) bound it
 def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_path) -> None:
     env = platform_env(
         tmp_path, BTC_DRAIN_SENSOR_SECONDS="5", BTC_TRAINING_TRIALS="3", BTC_API_TOKEN=TOKEN
