@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=3001, ge=1, le=65_535)
     api_token: SecretStr | None = None  # None: an open API
     mlflow_port: int = Field(default=5000, ge=1, le=65_535)
+    ingest_metrics_port: int | None = Field(default=None, ge=1, le=65_535)  # None: no /metrics
+    ingest_metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_format: str = "auto"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psutil
@@ -14,11 +15,13 @@ from btc_platform.broker.embedded import EmbeddedBroker
 from btc_platform.broker.topics import Topics, ensure_topics
 from btc_platform.trades import Trade, trade_from_json
 from btc_platform_tests.cli_helpers import cli_env, run_cli, start_cli
-from btc_platform_tests.conftest import own_embedded_broker
+from btc_platform_tests.conftest import free_port, own_embedded_broker
 from btc_platform_tests.fake_kraken.ledger import make_ledger
 from btc_platform_tests.fake_kraken.server import FakeKraken, Script
 from btc_platform_tests.ingest_helpers import topic_trades
 from btc_platform_tests.kafka_helpers import read_topic
+from btc_platform_tests.polling import wait_until
+from btc_platform_tests.prometheus_helpers import scrape, value
 
 SYNTHETIC = ["ingest", "--source", "synthetic", "--start", "2026-01-01T00:00:00Z"]
 
@@ -34,16 +37,27 @@ def own_broker(tmp_path):
 
 
 def ingest_from(
-    fake: FakeKraken, broker: EmbeddedBroker, tmp_path, expect: int, *flags: str
+    fake: FakeKraken,
+    broker: EmbeddedBroker,
+    tmp_path,
+    expect: int,
+    *flags: str,
+    while_running: Callable[[], None] = lambda: None,
+    **env_vars: str,
 ) -> tuple[list[Trade], int, str, str]:
     """`ingest --source kraken` against the fake exchange until `expect` trades are in the
-    topic, then Ctrl-C: the trades, the exit status, stdout and stderr."""
+    topic, `while_running`, then Ctrl-C: the trades, the exit status, stdout and stderr."""
     env = cli_env(
-        tmp_path, broker.bootstrap, BTC_KRAKEN_WS_URL=fake.ws_url, BTC_KRAKEN_REST_URL=fake.rest_url
+        tmp_path,
+        broker.bootstrap,
+        BTC_KRAKEN_WS_URL=fake.ws_url,
+        BTC_KRAKEN_REST_URL=fake.rest_url,
+        **env_vars,
     )
     process = start_cli(["ingest", "--source", "kraken", *flags], env)
     try:
         trades = topic_trades(broker.bootstrap, "trades", expect=expect)
+        while_running()
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
@@ -107,15 +121,37 @@ def test_sigterm_flushes_every_accepted_trade(own_broker, tmp_path) -> None:
 
 def test_live_kraken_source_through_the_cli(own_broker, tmp_path) -> None:
     ledger = make_ledger(400, datetime.now(UTC).replace(microsecond=0), seed=9)
-    with FakeKraken({"BTC/USD": ledger}, Script(drops=[(150, 120)], interval=0.005)) as fake:
-        trades, returncode, out, err = ingest_from(fake, own_broker, tmp_path, 400)
+    script = Script(drops=[(150, 120)], interval=0.005, inject={300: [b'{"channel":"trade"']})
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    samples = []
+
+    def read_metrics() -> None:  # once every trade is in the topic; ingest still runs
+        wait_until(lambda: value(scrape(url), "btc_ingest_dlq_records_total") == 1, 30, "the DLQ")
+        samples.extend(scrape(url))
+
+    with FakeKraken({"BTC/USD": ledger}, script) as fake:
+        trades, returncode, out, err = ingest_from(
+            fake,
+            own_broker,
+            tmp_path,
+            400,
+            while_running=read_metrics,
+            BTC_INGEST_METRICS_PORT=str(port),
+        )
     assert returncode == 0, err
     assert sorted(t.trade_id for t in trades) == [t.trade_id for t in ledger]
-    assert "ingested 400 trades" in out
+    assert "ingested 400 trades, 1 rejected" in out
     events = log_events(err)
     assert any(
         e["event"] == "filled trade id gap from REST" and e["filled"] == 120 - 50 for e in events
     )
+    assert value(samples, "btc_ingest_trades_total") == 400
+    assert value(samples, "btc_ingest_reconnects_total") == 1  # the drop
+    assert value(samples, "btc_ingest_gaps_total") == 1
+    assert value(samples, "btc_ingest_gap_trades_filled_total") == 120 - 50  # beyond the snapshot
+    assert value(samples, "btc_ingest_gap_trades_lost_total") == 0
+    assert value(samples, "btc_ingest_buffered_records") == 0
 
 
 def test_rest_backfill_then_resume_through_the_cli(own_broker, tmp_path) -> None:

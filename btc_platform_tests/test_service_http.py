@@ -34,6 +34,7 @@ from btc_platform_tests.cli_helpers import cli_env
 from btc_platform_tests.conftest import free_port, own_embedded_broker
 from btc_platform_tests.kafka_helpers import read_topic
 from btc_platform_tests.polling import http_status, wait_until
+from btc_platform_tests.prometheus_helpers import scrape, value
 from btc_platform_tests.serving_helpers import market, publish_trades
 from btc_platform_tests.test_champion_watcher import MODEL
 
@@ -271,6 +272,29 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
         versions = [version for _, version in answers]
         switch = versions.index(second)
         assert set(versions[:switch]) == {first} and set(versions[switch:]) == {second}
+
+        # Its metrics: answers by model version, the champion, feature age, lag, live skill.
+        metrics_url = f"{url}/metrics"
+        target = {"pair": "BTC/USD", "horizon_minutes": "5"}
+        wait_until(
+            lambda: value(scrape(metrics_url), "btc_champion_version", **target) == int(second),
+            30,
+            "the champion's version in the metrics",
+        )
+        samples = scrape(metrics_url)
+        served_second = sum(1 for _, version in answers if version == second)
+        live = {**target, "origin": "live"}
+        assert value(samples, "btc_predictions_total", **live, model_version=second) == (
+            served_second
+        )
+        assert value(samples, "btc_predictions_total", **target, origin="candles") == 1
+        assert value(samples, "btc_champion_problem", **target) == 0
+        assert 0 < value(samples, "btc_feature_age_seconds", pair="BTC/USD") < 300
+        assert value(samples, "btc_follower_lag_messages") == 0
+        assert value(samples, "btc_follower_lag_seconds") == 0
+        assert value(samples, "btc_live_outcomes", **target) > 100
+        assert 0 <= value(samples, "btc_live_band_coverage", **target) <= 1
+        assert 0.5 <= value(samples, "btc_band_scale", **target) <= 2  # the calibration's bounds
 
         # Every answered prediction went to the `predictions` topic.
         logged = [orjson.loads(r.value) for r in read_topic(own_broker.bootstrap, "predictions")]

@@ -11,6 +11,7 @@ import click
 
 from btc_platform.broker.publisher import TradePublisher
 from btc_platform.cli.params import TimestampType, ago
+from btc_platform.ingest.ingest_metrics import ingest_metrics
 from btc_platform.ingest.runner import IngestResult, run_ingest
 from btc_platform.ingest.sources import Source, SourceOptions, open_stream
 from btc_platform.settings import PAIR_PATTERN, Settings
@@ -24,7 +25,7 @@ def ingest_until_stopped(settings: Settings, options: SourceOptions) -> IngestRe
     """Run the source until it ends or SIGINT/SIGTERM arrives; flushes before returning."""
 
     async def main() -> IngestResult:
-        stream = await open_stream(settings, options)
+        stream, live = await open_stream(settings, options)
         publisher = TradePublisher(
             settings.kafka_bootstrap, spool_file(settings), partitions=settings.kafka_partitions
         )
@@ -33,10 +34,12 @@ def ingest_until_stopped(settings: Settings, options: SourceOptions) -> IngestRe
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        try:
-            return await run_ingest(stream, publisher)
-        except asyncio.CancelledError:
-            return IngestResult.of(publisher)
+        port, host = settings.ingest_metrics_port, settings.ingest_metrics_host
+        with ingest_metrics(port, host, publisher, live):
+            try:
+                return await run_ingest(stream, publisher)
+            except asyncio.CancelledError:
+                return IngestResult.of(publisher)
 
     return asyncio.run(main())
 

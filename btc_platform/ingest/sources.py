@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from btc_platform.ingest import TradeStream
 from btc_platform.ingest.csv_replay import replay_csv
@@ -41,20 +42,25 @@ class SourceOptions:
     backfill_since: datetime | None = None  # kraken: REST history from here, then live
 
 
+class OpenedStream(NamedTuple):
+    items: TradeStream
+    live: KrakenTradeStream | None  # the WebSocket client (reconnects, gaps) of --source kraken
+
+
 def resume_file(settings: Settings) -> Path:
     return settings.data_dir / "ingest" / "rest-resume.json"
 
 
-async def open_stream(settings: Settings, options: SourceOptions) -> TradeStream:
+async def open_stream(settings: Settings, options: SourceOptions) -> OpenedStream:
     """The configured source's trades; REST connections close when the stream ends."""
     if options.source is Source.CSV:
         if options.file is None:
             raise ValueError("--file is required with --source csv")
         if not options.file.is_file():
             raise ValueError(f"--file {options.file}: no such file")
-        return replay_csv(options.file, options.pairs[0], options.speed)
+        return OpenedStream(replay_csv(options.file, options.pairs[0], options.speed), None)
     if options.source is Source.SYNTHETIC:
-        return synthetic_trades(
+        synthetic = synthetic_trades(
             options.pairs,
             options.seed,
             options.start,
@@ -62,7 +68,9 @@ async def open_stream(settings: Settings, options: SourceOptions) -> TradeStream
             options.limit,
             catch_up=options.catch_up,
         )
+        return OpenedStream(synthetic, None)
     rest = KrakenRest(settings.kraken_rest_url)
+    live = None
     if options.source is Source.REST:
         if options.since is None:
             raise ValueError("--since is required with --source rest")
@@ -75,7 +83,7 @@ async def open_stream(settings: Settings, options: SourceOptions) -> TradeStream
             if options.backfill_since is not None
             else live.trades()
         )
-    return _closing(stream, rest)
+    return OpenedStream(_closing(stream, rest), live)
 
 
 async def _backfilled(

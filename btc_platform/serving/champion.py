@@ -78,6 +78,7 @@ class ChampionWatcher:
             return
         version = str(champion.version)
         if self.current is not None and self.current.version == version:
+            self.problem = None  # e.g. the registry is reachable again
             return
         try:
             loaded = load_served_model(registry, version, dict(champion.tags))

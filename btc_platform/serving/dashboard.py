@@ -8,12 +8,15 @@ history when the champion arrived), so the page is full right after a start or a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 
 import pandas as pd
 
 from btc_platform.pair_horizon import PairHorizon
+from btc_platform.serving.api_models import Prediction
+from btc_platform.serving.champion import ServedModel
 from btc_platform.serving.forecast import prediction
 from btc_platform.serving.live_candles import LIVE_CANDLE_COLUMNS
 from btc_platform.serving.runtime import LiveRuntime
@@ -41,9 +44,23 @@ def live_record(answers: pd.DataFrame, candles: pd.DataFrame, pair: str, interva
     }
 
 
-def dashboard_data(runtime: LiveRuntime, target: PairHorizon) -> dict[str, object]:
-    settings = runtime.settings
-    interval = settings.candle_seconds
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """A (pair, horizon)'s live candles and the champion's answers at its recent closes."""
+
+    candles: pd.DataFrame
+    model: ServedModel | None
+    answers: list[Prediction]
+    prepared: bool  # the forecasts are the served champion's
+
+    def live_record(self, pair: str, interval: int) -> dict:
+        answered = pd.DataFrame([a.model_dump() for a in self.answers])
+        if not answered.empty:
+            answered["as_of"] = pd.to_datetime(answered["as_of"]).dt.tz_localize(None)
+        return live_record(answered, self.candles, pair, interval)
+
+
+def live_view(runtime: LiveRuntime, target: PairHorizon) -> LiveView:
     pair = target.pair
     candles = (
         runtime.candles[pair].candles()
@@ -54,9 +71,15 @@ def dashboard_data(runtime: LiveRuntime, target: PairHorizon) -> dict[str, objec
     forecasts = runtime.forecasts[target]
     prepared = list(forecasts.recent) if model and forecasts.version == model.version else []
     answers = [prediction(model, f, target.horizon_minutes) for f in prepared] if model else []
-    answered = pd.DataFrame([a.model_dump() for a in answers])
-    if not answered.empty:
-        answered["as_of"] = pd.to_datetime(answered["as_of"]).dt.tz_localize(None)
+    return LiveView(candles, model, answers, bool(prepared))
+
+
+def dashboard_data(runtime: LiveRuntime, target: PairHorizon) -> dict[str, object]:
+    interval = runtime.settings.candle_seconds
+    pair = target.pair
+    view = live_view(runtime, target)
+    candles, model, answers = view.candles, view.model, view.answers
+    forecasts = runtime.forecasts[target]
     shown = candles.tail(SHOWN_CANDLES)
     return {
         "pair": pair,
@@ -65,7 +88,7 @@ def dashboard_data(runtime: LiveRuntime, target: PairHorizon) -> dict[str, objec
         "model_name": model.name if model else None,
         "model_version": model.version if model else None,
         "problem": runtime.champions[target].problem,
-        "calibration": forecasts.calibration.as_dict() if prepared else None,
+        "calibration": forecasts.calibration.as_dict() if view.prepared else None,
         "candles": [
             {"t": (start + pd.Timedelta(seconds=interval)).isoformat() + "Z", "close": close}
             for start, close in zip(shown["window_start"], shown["close"], strict=True)
@@ -80,5 +103,5 @@ def dashboard_data(runtime: LiveRuntime, target: PairHorizon) -> dict[str, objec
             }
             for a in answers
         ],
-        "live": live_record(answered, candles, pair, interval),
+        "live": view.live_record(pair, interval),
     }

@@ -27,6 +27,7 @@ from btc_platform.serving.client_candles import BadCandles, features_from_candle
 from btc_platform.serving.dashboard import dashboard_data, dashboard_page
 from btc_platform.serving.forecast import model_card, prediction
 from btc_platform.serving.runtime import LiveRuntime, NotServed, Unavailable
+from btc_platform.serving.service_metrics import ServiceMetrics
 from btc_platform.settings import load_settings
 
 log = get_logger(__name__)
@@ -55,13 +56,16 @@ class PricePredictor:
         self.settings = load_settings()
         configure_logging(self.settings.log_level, self.settings.log_format)
         self.runtime = LiveRuntime(self.settings)
+        self.metrics = ServiceMetrics(self.runtime)
         self.runtime.start()
+        self.metrics.start()
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready()
 
     @bentoml.on_shutdown
     def shutdown(self) -> None:
+        self.metrics.stop()
         self.runtime.stop()
 
     @bentoml.api
@@ -70,11 +74,13 @@ class PricePredictor:
         from the newest closed candle of the live stream, by that pair's and horizon's
         champion."""
         try:
-            return self.runtime.predict(self.runtime.target(pair, horizon_minutes))
+            answer = self.runtime.predict(self.runtime.target(pair, horizon_minutes))
         except NotServed as reason:
             return error(400, str(reason))
         except Unavailable as reason:
             return error(503, str(reason))
+        self.metrics.answered(answer, "live")
+        return answer
 
     @bentoml.api
     def predict_candles(
@@ -97,6 +103,7 @@ class PricePredictor:
         forecast = self.runtime.client_forecast(target, model, features)
         answer = prediction(model, forecast, target.horizon_minutes)
         self.runtime.log_answer(answer, model, forecast, "candles")
+        self.metrics.answered(answer, "candles")
         return answer
 
     @info.get("/dashboard", response_class=HTMLResponse, dependencies=BEARER)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from btc_platform.drain import assign_at_offsets, caught_up
@@ -40,6 +41,25 @@ def decode(values: list[bytes], connection: duckdb.DuckDBPyConnection) -> tuple[
     return frame, len(rejected)
 
 
+@dataclass
+class FollowerLag:
+    """How far behind the topic's end the follower is, as of its latest poll."""
+
+    messages: int | None = None  # None: no fetch has reported the end yet
+    newest_record_ms: int | None = None  # Kafka timestamp of the newest record read
+
+    def seconds(self, now_ms: int) -> float:
+        """0 at the end of the topic; behind it, the age of the newest record read."""
+        if not self.messages or self.newest_record_ms is None:
+            return 0.0
+        return max(now_ms - self.newest_record_ms, 0) / 1000
+
+    def update(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        ends = {p: consumer.highwater(p) for p in partitions}
+        if partitions and None not in ends.values():
+            self.messages = sum(max(end - consumer.position(p), 0) for p, end in ends.items())
+
+
 class TradeFollower:
     def __init__(
         self,
@@ -54,6 +74,7 @@ class TradeFollower:
         self.on_idle = on_idle  # called after every poll that handed nothing on
         self.invalid = 0
         self.stopped = threading.Event()
+        self.lag = FollowerLag()
 
     def _hand_on(self, trades: pd.DataFrame) -> None:
         try:
@@ -100,6 +121,8 @@ class TradeFollower:
                     backlog.append(trades)
                     for record in records:
                         reached[record.partition] = record.offset + 1
+                    self.lag.newest_record_ms = max(r.timestamp for r in records)
+                self.lag.update(consumer, partitions)
                 gathered = sum(len(part) for part in backlog)
                 if backlog and (caught_up(consumer, partitions) or gathered >= MAX_BACKLOG):
                     trades = pd.concat(backlog, ignore_index=True)

@@ -1,0 +1,122 @@
+"""The service's own Prometheus metrics, beside BentoML's HTTP ones on its /metrics.
+
+    btc_predictions_total{pair,horizon_minutes,model_version,origin}  answers served
+    btc_feature_age_seconds{pair}            age of the newest closed candle's features
+                                             (+Inf: none yet)
+    btc_follower_lag_messages                trades in Kafka not read yet
+    btc_follower_lag_seconds                 behind the end: age of the newest record read
+    btc_champion_version{pair,horizon_minutes,model_name}  served version (0: none)
+    btc_champion_problem{pair,horizon_minutes}  1 while there is a problem: no champion yet,
+                                             the registry unreachable, a new one failed to load
+    btc_live_band_coverage{pair,horizon_minutes}  share of recent outcomes inside the band
+    btc_live_mae_skill{pair,horizon_minutes}  recent p50 MAE skill vs zero return
+    btc_live_outcomes{pair,horizon_minutes}   outcomes those two are over
+    btc_band_scale{pair,horizon_minutes}      the live calibration's band factor
+
+Gauges are refreshed by one thread every few seconds. prometheus_client is imported only
+when the metrics are made: BentoML sets its multiprocess directory in the worker after
+importing the service module, and a client imported earlier would never write there.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from datetime import UTC
+from typing import Any
+
+from btc_platform.logs import get_logger
+from btc_platform.serving.api_models import Prediction
+from btc_platform.serving.dashboard import live_view
+from btc_platform.serving.runtime import LiveRuntime
+
+log = get_logger(__name__)
+REFRESH_SECONDS = 5.0
+TARGET = ["pair", "horizon_minutes"]
+
+
+class ServiceMetrics:
+    def __init__(self, runtime: LiveRuntime, registry: Any = None) -> None:
+        import prometheus_client as prom  # here, not at the top: see the module docstring
+
+        where = {"registry": registry} if registry is not None else {}
+
+        def gauge(name: str, help_text: str, labels: list[str] | None = None) -> Any:
+            return prom.Gauge(
+                name, help_text, labels or [], multiprocess_mode="livemostrecent", **where
+            )
+
+        self.runtime = runtime
+        self.predictions = prom.Counter(
+            "btc_predictions",
+            "Predictions answered.",
+            ["pair", "horizon_minutes", "model_version", "origin"],
+            **where,
+        )
+        self.feature_age = gauge(
+            "btc_feature_age_seconds", "Age of the newest features (+Inf: none yet).", ["pair"]
+        )
+        self.lag_messages = gauge("btc_follower_lag_messages", "Trades in Kafka not read yet.")
+        self.lag_seconds = gauge(
+            "btc_follower_lag_seconds", "Behind the topic's end: age of the newest record read."
+        )
+        self.champion_version = gauge(
+            "btc_champion_version", "Served champion version (0: none).", [*TARGET, "model_name"]
+        )
+        self.champion_problem = gauge(
+            "btc_champion_problem", "1 while /model reports a problem with the champion.", TARGET
+        )
+        self.coverage = gauge(
+            "btc_live_band_coverage", "Share of recent outcomes inside the p10-p90 band.", TARGET
+        )
+        self.skill = gauge("btc_live_mae_skill", "Recent p50 MAE skill vs zero return.", TARGET)
+        self.outcomes = gauge("btc_live_outcomes", "Recent outcomes scored.", TARGET)
+        self.band_scale = gauge("btc_band_scale", "The live calibration's band factor.", TARGET)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="service-metrics", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def answered(self, answer: Prediction, origin: str) -> None:
+        self.predictions.labels(
+            answer.pair, answer.horizon_minutes, answer.model_version, origin
+        ).inc()
+
+    def _run(self) -> None:
+        while not self._stop.wait(REFRESH_SECONDS):
+            try:
+                self.refresh()
+            except Exception:  # metrics must never take the service down
+                log.exception("service metrics refresh failed")
+
+    def refresh(self) -> None:
+        runtime = self.runtime
+        now = time.time()
+        for pair in runtime.settings.pairs:
+            features = runtime.latest.get(pair)
+            age = now - features.as_of.replace(tzinfo=UTC).timestamp() if features else math.inf
+            self.feature_age.labels(pair).set(age)
+        lag = runtime.follower.lag
+        if lag.messages is not None:
+            self.lag_messages.set(lag.messages)
+        self.lag_seconds.set(lag.seconds(int(now * 1000)))
+        interval = runtime.settings.candle_seconds
+        for target in runtime.targets:
+            labels = (target.pair, target.horizon_minutes)
+            watcher = runtime.champions[target]
+            model = watcher.current
+            self.champion_version.labels(*labels, runtime.champions[target].model_name).set(
+                int(model.version) if model else 0
+            )
+            self.champion_problem.labels(*labels).set(1 if watcher.problem else 0)
+            view = live_view(runtime, target)
+            live = view.live_record(target.pair, interval) if view.prepared else {"outcomes": 0}
+            self.outcomes.labels(*labels).set(live["outcomes"])
+            self.coverage.labels(*labels).set(live.get("band_coverage", math.nan))
+            self.skill.labels(*labels).set(live.get("mae_skill", math.nan))
+            self.band_scale.labels(*labels).set(runtime.forecasts[target].calibration.factor)
