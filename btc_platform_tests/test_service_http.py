@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,15 +60,42 @@ def service_env(settings, bootstrap: str, **extra: str) -> dict[str, str]:
     )
 
 
-def serve(env: dict[str, str], port: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+class Served:
+    """A `bentoml serve` whose output goes to a file (a pipe read only at the end fills up
+    with BentoML's traceback per refused request, and then stalls the server)."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def serve(env: dict[str, str], port: int, log: Path) -> Iterator[Served]:
+    """The service on 127.0.0.1:`port` until the block ends, then Ctrl-C; it must never
+    have answered a 500."""
+    served = Served(log)
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield served
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    # (BentoML logs a traceback for each invalid request it answers with 400.)
+    assert "status=500" not in served.output, served.output[-3000:]
 
 
 def train(settings, seed: int) -> str:
@@ -123,8 +152,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = service_env(settings, own_broker.bootstrap, BTC_CHAMPION_POLL_SECONDS="1")
-    server = serve(env, port)
-    try:
+    with serve(env, port, tmp_path / "serve.log"):
         wait_until(lambda: http_status(f"{url}/livez") == 200, 120, "bentoml serve to answer")
         # No champion yet: not ready, and /predict says why.
         assert http_status(f"{url}/readyz") == 503
@@ -317,12 +345,3 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
         } <= set(logged[0])
         assert {record["origin"] for record in logged} == {"live", "candles"}
         assert len({record["id"] for record in logged}) == len(logged)
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            output, _ = server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            output, _ = server.communicate()
-    # (BentoML logs a traceback for each invalid request it answers with 400.)
-    assert "status=500" not in output, output[-3000:]
