@@ -8,7 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: up dagster mlflow test-tools test test-fast lint format bench clean help
+.PHONY: up dagster mlflow test-tools test test-fast lint format bench soak clean help
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ bench: $(VENV)/.synced  ## the benchmarks (print their figures)
 	$(VENV)/bin/python bench/serve.py
 	$(VENV)/bin/python bench/quality.py
 	$(VENV)/bin/python bench/up.py
+
+soak: $(VENV)/.synced  ## 10 minutes of mixed requests against bentoml serve (bench/soak.py)
+	$(VENV)/bin/python bench/soak.py
 
 clean:  ## remove the environments and local state
 	rm -rf $(VENV) .tools .btc-platform

@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from btc_platform.broker.positions import assign_at_offsets, caught_up, rewind_restarted
 from btc_platform.ingest.progress import Progress
 from btc_platform.logs import get_logger
 from btc_platform.runtime import pipelined_throughput
@@ -28,6 +29,7 @@ from btc_platform.store.offline_store import BatchResult, open_store, stored_off
 log = get_logger(__name__)
 
 GROUP_ID = "btc-platform-drain"
+FIRST_FETCH_SECONDS = 10.0  # how long a drain waits for the broker's first fetch answer
 
 
 def drain_positions(consumer: KafkaConsumer, topic: str) -> dict[int, tuple[int, int]]:
@@ -90,6 +92,7 @@ def drain(
         enable_auto_commit=False,
         client_id="btc-platform-drain",
         max_poll_records=batch_size,
+        auto_offset_reset="earliest",  # a truncated or recreated topic: see rewind_restarted
     )
     progress = Progress("draining", unit="messages")
     polled = 0
@@ -138,34 +141,6 @@ def drain(
     return result
 
 
-def assign_at_offsets(
-    consumer: KafkaConsumer, topic: str, offsets: dict[int, int]
-) -> list[TopicPartition]:
-    """Assign every partition of `topic`, each at its offset (or its beginning)."""
-    partitions = [
-        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-    ]
-    consumer.assign(partitions)
-    for partition in partitions:
-        if partition.partition in offsets:
-            consumer.seek(partition, offsets[partition.partition])
-        else:
-            consumer.seek_to_beginning(partition)
-    return partitions
-
-
-def caught_up(consumer: KafkaConsumer, partitions: list[TopicPartition]) -> bool:
-    """Every partition read up to the high watermark its latest fetch response reported.
-
-    (Not ListOffsets: Tansu answers "latest" with the start of the last record batch.)
-    """
-    for partition in partitions:
-        high_watermark = consumer.highwater(partition)
-        if high_watermark is None or consumer.position(partition) < high_watermark:
-            return False
-    return True
-
-
 def _poll_batch(
     consumer: KafkaConsumer, partitions: list[TopicPartition], batch_size: int, idle_ms: int
 ) -> tuple[list, dict[tuple[str, int], int]]:
@@ -174,18 +149,22 @@ def _poll_batch(
     records: list = []
     offsets: dict[tuple[str, int], int] = {}
     deadline = time.monotonic() + idle_ms / 1000
+    # a fetch past a partition's end may only be answered (empty) after the fetch wait
+    first_answer_by = time.monotonic() + FIRST_FETCH_SECONDS
     while (
         len(records) < batch_size
         and not caught_up(consumer, partitions)
         and time.monotonic() < deadline
     ):
         polled = consumer.poll(timeout_ms=100, max_records=batch_size - len(records))
+        rewound = rewind_restarted(consumer, partitions)
         for partition, batch in polled.items():
             if not batch:
                 continue
             records.extend(batch)
             offsets[(partition.topic, partition.partition)] = batch[-1].offset + 1
-        if polled:
+        unanswered = any(consumer.highwater(p) is None for p in partitions)
+        if polled or rewound or (unanswered and time.monotonic() < first_answer_by):
             deadline = time.monotonic() + idle_ms / 1000
     return records, offsets
 

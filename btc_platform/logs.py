@@ -8,7 +8,9 @@ import sys
 
 import structlog
 
-NOISY_LIBRARIES = ("kafka", "websockets", "httpx", "httpcore", "mlflow", "alembic")
+from btc_platform.redaction import redact_event
+
+NOISY_LIBRARIES = ("kafka", "websockets", "httpx", "httpcore", "mlflow", "alembic", "urllib3")
 
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
@@ -25,6 +27,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
 
 from btc_platform.broker.embedded import EmbeddedBroker
@@ -45,6 +46,13 @@ def own_embedded_broker(directory: Path) -> Iterator[EmbeddedBroker]:
         yield embedded
     finally:
         embedded.stop()
+
+
+def crash_broker(embedded: EmbeddedBroker) -> None:
+    """SIGKILL the broker, as a crash, and wait until it is gone (its port free again)."""
+    process = psutil.Process(embedded.status().pid)
+    process.kill()
+    process.wait(30)
 
 
 @pytest.fixture(scope="session")

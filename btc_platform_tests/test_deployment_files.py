@@ -3,6 +3,8 @@ allows here (`docker compose config` too, where the compose plugin is installed)
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,7 +24,8 @@ PLATFORM_SERVICES = {  # run from the platform's own image
     "dagster-daemon",
     "predictor",
 }
-SERVICES = {"redpanda", "redpanda-console", "postgres", *PLATFORM_SERVICES}
+SERVICES = {"redpanda", "redpanda-console", "postgres", "prometheus", "grafana", *PLATFORM_SERVICES}
+EXPORTERS = ("btc_platform/serving/service_metrics.py", "btc_platform/ingest/ingest_metrics.py")
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +72,30 @@ def test_the_dockerfile_copies_files_that_exist_and_the_env_example_holds_the_se
     instance = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
     assert instance["storage"]["postgres"]["postgres_db"]["db_name"] == "dagster"
     assert instance["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_prometheus_scrapes_both_exporters_and_grafana_queries_only_what_they_export(compose):
+    services = compose["services"]
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())["scrape_configs"]
+    jobs = {job["job_name"]: job for job in scrape}
+    assert jobs["predictor"]["static_configs"][0]["targets"] == ["predictor:3000"]
+    assert jobs["predictor"]["authorization"]["credentials_file"] == "/tmp/api_token"
+    assert "/tmp/api_token" in services["prometheus"]["command"][0]
+    ingest_port = services["ingest"]["environment"]["BTC_INGEST_METRICS_PORT"]
+    assert jobs["ingest"]["static_configs"][0]["targets"] == [f"ingest:{ingest_port}"]
+    board = json.loads((ROOT / "deploy/grafana/dashboards/btc-platform.json").read_text())
+    queries = [t["expr"] for panel in board["panels"] for t in panel["targets"]]
+    rules = yaml.safe_load((ROOT / "deploy" / "alerts.yml").read_text())["groups"][0]["rules"]
+    queries += [rule["expr"] for rule in rules]
+    exported = " ".join((ROOT / path).read_text() for path in EXPORTERS)
+    used = {re.sub(r"_total$", "", name) for q in queries for name in re.findall(r"btc_\w+", q)}
+    assert used and all(f'"{name}' in exported for name in used), used
+    titles = {panel["title"] for panel in board["panels"]}
+    assert {"Price vs the band forecast for it", "Errors"} <= titles
+    assert "Live p10-p90 band coverage (nominal 80%)" in titles
+    provisioning = ROOT / "deploy/grafana/provisioning"
+    source = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())
+    assert source["datasources"][0]["url"] == "http://prometheus:9090"
 
 
 def compose_command() -> list[str] | None:

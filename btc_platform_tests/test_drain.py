@@ -15,11 +15,12 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from btc_platform.broker.publisher import TradePublisher
+from btc_platform.broker.topics import Topics, ensure_topics
 from btc_platform.candles import candles_from_trades
 from btc_platform.drain import GROUP_ID, drain
 from btc_platform.ingest.csv_replay import replay_csv
 from btc_platform.ingest.synthetic import synthetic_trades
-from btc_platform_tests.conftest import shared_file
+from btc_platform_tests.conftest import crash_broker, own_embedded_broker, shared_file
 from btc_platform_tests.ingest_helpers import publish
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -187,3 +188,28 @@ def test_a_crash_at_any_stage_loses_and_doubles_nothing(broker, topics, tmp_path
             trades
         )
     assert stages_seen == {"before-commit", "after-commit", "mid-batch"}
+
+
+def test_a_broker_that_came_back_empty_is_drained_from_its_beginning(tmp_path) -> None:
+    """The embedded broker keeps its topics in memory: restarted, its offsets start at 0
+    again, below the ones in the store. The drain reads it from the beginning; trades
+    already stored (re-sent by a backfill) count once."""
+    trades = messy_trades(2_000)
+    store = tmp_path / "store.duckdb"
+    with own_embedded_broker(tmp_path / "broker") as broker:
+        topics = Topics()
+        publish_trades(trades[:1_500], broker.bootstrap, topics, tmp_path)
+        drain(broker.bootstrap, store, topics.trades, 60)
+        crash_broker(broker)
+        broker.start()
+        ensure_topics(broker.bootstrap, topics.all())
+        publish_trades(trades[1_400:], broker.bootstrap, topics, tmp_path)  # 100 again
+        drain(broker.bootstrap, store, topics.trades, 60)
+        offsets = query(store, "SELECT next_offset FROM kafka_offsets")["next_offset"]
+    clean = tmp_path / "clean.duckdb"
+    with own_embedded_broker(tmp_path / "clean-broker") as broker:
+        publish_trades(trades, broker.bootstrap, Topics(), tmp_path)
+        drain(broker.bootstrap, clean, "trades", 60)
+    pd.testing.assert_frame_equal(trades_table(store), trades_table(clean))
+    pd.testing.assert_frame_equal(candles_table(store), candles_table(clean))
+    assert list(offsets) == [len(trades) - 1_400]  # the new topic's end

@@ -41,6 +41,7 @@ from btc_platform_tests.serving_helpers import market, publish_trades
 from btc_platform_tests.test_champion_watcher import MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
+QUANTILES = ("p10", "p50", "p90")
 QUICK = TrainingConfig(trials=1, cv_folds=2, space=SearchSpace(n_estimators=(30, 30)))
 
 
@@ -323,6 +324,12 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
         assert value(samples, "btc_live_outcomes", **target) > 100
         assert 0 <= value(samples, "btc_live_band_coverage", **target) <= 1
         assert 0.5 <= value(samples, "btc_band_scale", **target) <= 2  # the calibration's bounds
+        assert value(samples, "btc_price", pair="BTC/USD") == pytest.approx(last_close)
+        band = [value(samples, "btc_forecast_price", **target, quantile=q) for q in QUANTILES]
+        newest = httpx.post(f"{url}/predict", json={"pair": "BTC/USD"}, timeout=10).json()
+        assert band == pytest.approx(
+            [newest["band_low"], newest["predicted_price"], newest["band_high"]], rel=1e-9
+        )
 
         # Every answered prediction went to the `predictions` topic.
         logged = [orjson.loads(r.value) for r in read_topic(own_broker.bootstrap, "predictions")]

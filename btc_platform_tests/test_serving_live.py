@@ -222,6 +222,36 @@ def test_warm_up_waits_for_a_writer_to_release_the_store(settings, topics, trade
         runtime.stop()
 
 
+def test_a_drain_killed_mid_batch_during_the_warm_up_loses_and_doubles_nothing(
+    settings, topics, trades, tmp_path
+):
+    publish_trades(settings.kafka_bootstrap, topics, tmp_path / "spool.jsonl", trades)
+    drain(settings.kafka_bootstrap, tmp_path / "clean.duckdb", topics.trades, 60)
+    clean = offline_candles(load_settings(duckdb_path=tmp_path / "clean.duckdb"))
+    # A drain dies inside its third write (two batches committed) as the service starts.
+    args = [settings.kafka_bootstrap, settings.offline_store, topics.trades, "mid-batch", 3, 4]
+    crashing = subprocess.Popen(
+        [sys.executable, "-m", "btc_platform_tests.crashing_drain", *map(str, args), "5000"]
+    )
+    runtime = started(settings, topics)
+    from_kafka = started(load_settings(data_dir=tmp_path / "from-kafka"), topics)
+    try:
+        assert crashing.wait(120) == -9
+        last = clean["window_start"].iloc[-1]
+        for each in (runtime, from_kafka):
+            wait_until(lambda r=each: caught_up(r, last), 120, "live candles")
+        pd.testing.assert_frame_equal(
+            runtime.candles[PAIR].candles(), from_kafka.candles[PAIR].candles(), rtol=1e-12
+        )
+    finally:
+        crashing.kill()
+        runtime.stop()
+        from_kafka.stop()
+    # and the next drain finishes the store where the killed one left it
+    drain(settings.kafka_bootstrap, settings.offline_store, topics.trades, 60)
+    pd.testing.assert_frame_equal(offline_candles(settings), clean)
+
+
 def test_a_trade_sent_twice_in_one_batch_counts_once():
     trades = market(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, 0, 10, tzinfo=UTC))
     frame, _ = decode([t.to_json() for t in trades], duckdb.connect())

@@ -8,6 +8,7 @@ is logged and reported (`/model`, readiness stays as it was).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,11 +18,15 @@ import numpy as np
 from btc_platform.features.compute import FEATURES
 from btc_platform.logs import get_logger
 from btc_platform.pair_horizon import PairHorizon
+from btc_platform.redaction import hide_credentials
 from btc_platform.tracking.mlflow_setup import use_tracking
 from btc_platform.tracking.registry import Registry
 from btc_platform.training.forecaster import BoundForecaster
 
 log = get_logger(__name__)
+# The board polls on its own schedule: MLflow's own HTTP retries (7, backing off for minutes)
+# would only delay saying that the registry is unavailable. The user's settings win.
+MLFLOW_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,8 @@ class ChampionWatcher:
         try:
             champion = registry.champion()
         except Exception as error:  # the registry unreachable: keep serving what we have
-            self.problem = f"{self.model_name}: registry unavailable: {error}"
+            reason = hide_credentials(str(error))
+            self.problem = f"{self.model_name}: registry unavailable: {reason}"
             log.warning("champion check failed", model=self.model_name, error=str(error))
             return
         if champion is None:
@@ -83,7 +89,8 @@ class ChampionWatcher:
         try:
             loaded = load_served_model(registry, version, dict(champion.tags))
         except Exception as error:
-            self.problem = f"{self.model_name}: champion v{version} failed to load: {error}"
+            reason = hide_credentials(str(error))
+            self.problem = f"{self.model_name}: champion v{version} failed to load: {reason}"
             log.error(
                 "new champion failed to load; serving the previous one",
                 model=self.model_name,
@@ -113,6 +120,8 @@ class ChampionBoard:
         self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
 
     def start(self) -> None:
+        for name, default in MLFLOW_HTTP_DEFAULTS.items():
+            os.environ.setdefault(name, default)
         self._thread.start()
 
     def stop(self) -> None:

@@ -90,8 +90,14 @@ def dashboard_data(runtime: LiveRuntime, target: PairHorizon) -> dict[str, objec
         "problem": runtime.champions[target].problem,
         "calibration": forecasts.calibration.as_dict() if view.prepared else None,
         "candles": [
-            {"t": (start + pd.Timedelta(seconds=interval)).isoformat() + "Z", "close": close}
-            for start, close in zip(shown["window_start"], shown["close"], strict=True)
+            {
+                "t": (start + pd.Timedelta(seconds=interval)).isoformat() + "Z",
+                "close": close,
+                "volume": volume,
+            }
+            for start, close, volume in zip(
+                shown["window_start"], shown["close"], shown["volume"], strict=True
+            )
         ],
         "forecasts": [
             {

@@ -12,6 +12,10 @@
     btc_live_mae_skill{pair,horizon_minutes}  recent p50 MAE skill vs zero return
     btc_live_outcomes{pair,horizon_minutes}   outcomes those two are over
     btc_band_scale{pair,horizon_minutes}      the live calibration's band factor
+    btc_price{pair}                          close of the newest final candle
+    btc_forecast_price{pair,horizon_minutes,quantile}  the champion's p10/p50/p90 price from
+                                             that close (`offset <horizon>m` lines it up
+                                             with the price it forecast)
 
 Gauges are refreshed by one thread every few seconds. prometheus_client is imported only
 when the metrics are made: BentoML sets its multiprocess directory in the worker after
@@ -73,6 +77,12 @@ class ServiceMetrics:
         self.skill = gauge("btc_live_mae_skill", "Recent p50 MAE skill vs zero return.", TARGET)
         self.outcomes = gauge("btc_live_outcomes", "Recent outcomes scored.", TARGET)
         self.band_scale = gauge("btc_band_scale", "The live calibration's band factor.", TARGET)
+        self.price = gauge("btc_price", "Close of the newest final candle.", ["pair"])
+        self.forecast = gauge(
+            "btc_forecast_price",
+            "The champion's forecast price from the newest close, by quantile.",
+            [*TARGET, "quantile"],
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="service-metrics", daemon=True)
 
@@ -120,3 +130,14 @@ class ServiceMetrics:
             self.coverage.labels(*labels).set(live.get("band_coverage", math.nan))
             self.skill.labels(*labels).set(live.get("mae_skill", math.nan))
             self.band_scale.labels(*labels).set(runtime.forecasts[target].calibration.factor)
+            if len(view.candles):
+                self.price.labels(target.pair).set(float(view.candles["close"].iloc[-1]))
+            if view.answers:
+                newest = view.answers[-1]
+                quantiles = zip(
+                    ("p10", "p50", "p90"),
+                    (newest.band_low, newest.predicted_price, newest.band_high),
+                    strict=True,
+                )
+                for quantile, price in quantiles:
+                    self.forecast.labels(*labels, quantile).set(price)

@@ -18,7 +18,7 @@ import pandas as pd
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from btc_platform.drain import assign_at_offsets, caught_up
+from btc_platform.broker.positions import assign_at_offsets, caught_up, rewind_restarted
 from btc_platform.logs import get_logger
 from btc_platform.serving.live_candles import TRADE_COLUMNS
 from btc_platform.store.trade_decoding import BATCH_TABLE, decode_batch
@@ -104,6 +104,7 @@ class TradeFollower:
             group_id=None,
             max_poll_records=MAX_POLL_RECORDS,
             max_partition_fetch_bytes=8 << 20,
+            auto_offset_reset="earliest",  # a truncated or recreated topic: see rewind_restarted
         )
         decoder = duckdb.connect()
         try:
@@ -122,6 +123,7 @@ class TradeFollower:
                     for record in records:
                         reached[record.partition] = record.offset + 1
                     self.lag.newest_record_ms = max(r.timestamp for r in records)
+                rewind_restarted(consumer, partitions)
                 self.lag.update(consumer, partitions)
                 gathered = sum(len(part) for part in backlog)
                 if backlog and (caught_up(consumer, partitions) or gathered >= MAX_BACKLOG):

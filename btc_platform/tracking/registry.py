@@ -25,16 +25,24 @@ def age_hours(version: ModelVersion) -> float:
     return (time.time() * 1000 - version.creation_timestamp) / MS_PER_HOUR
 
 
+# what the registry answers for a model or alias that does not exist
+NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}
+
+
 class Registry:
     def __init__(self, model_name: str) -> None:
         self.model_name = model_name
         self.client = MlflowClient()
 
     def by_alias(self, alias: str) -> ModelVersion | None:
+        """The version with `alias`; None when the model or the alias does not exist. An
+        unreachable or failing registry raises (it is not the same as no champion)."""
         try:
             return self.client.get_model_version_by_alias(self.model_name, alias)
-        except MlflowException:  # no such model, or no version has the alias
-            return None
+        except MlflowException as error:
+            if error.error_code in NOT_FOUND:  # no such model, or no version has the alias
+                return None
+            raise
 
     def champion(self) -> ModelVersion | None:
         return self.by_alias(CHAMPION)

@@ -1,0 +1,22 @@
+"""Credentials written into URIs (`scheme://user:password@host`) hidden wherever text leaves
+the process: logs, status lines, answers that quote an error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import MutableMapping
+
+CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^@/\s]+@")
+
+
+def hide_credentials(text: str) -> str:
+    """`text` with the password of every URI in it replaced by ***."""
+    return CREDENTIALS.sub(r"\g<head>:***@", text)
+
+
+def redact_event(_logger: object, _method: str, event: MutableMapping) -> MutableMapping:
+    """A structlog processor: hide_credentials on every string of the event."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = hide_credentials(value)
+    return event
