@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from btc_platform.candles import CANDLE_TRADE_COLUMNS, candles_from_trades
+from btc_platform.candles import CANDLE_TRADE_COLUMNS, DEFAULT_GRACE, candles_from_trades
 
 TRADE_COLUMNS = list(CANDLE_TRADE_COLUMNS)
 # What the live state keeps of each final candle: what the features read.
@@ -66,6 +66,8 @@ class PairCandles:
         if fresh.empty:
             return pd.DataFrame(columns=LIVE_CANDLE_COLUMNS)
         self.trades = pd.concat([self.trades, fresh[TRADE_COLUMNS]], ignore_index=True)
+        if start is not None and self.trades["ts"].max() < start + self.interval + DEFAULT_GRACE:
+            return pd.DataFrame(columns=LIVE_CANDLE_COLUMNS)  # nothing can be final yet
         candles = candles_from_trades(
             self.trades,
             int(self.interval.total_seconds()),

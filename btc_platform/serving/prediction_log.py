@@ -30,7 +30,7 @@ class PredictionLog:
         with self._lock:
             if self._producer is None:
                 self._producer = KafkaProducer(
-                    bootstrap_servers=self.bootstrap, acks=1, linger_ms=5, max_block_ms=1_000
+                    bootstrap_servers=self.bootstrap, acks=1, linger_ms=50, max_block_ms=1_000
                 )
             return self._producer
 

@@ -24,6 +24,7 @@ from btc_platform.serving.api_models import (
 )
 from btc_platform.serving.api_token import TOKEN_HELP, BearerToken
 from btc_platform.serving.client_candles import BadCandles, features_from_candles
+from btc_platform.serving.client_error_logs import quiet_client_errors
 from btc_platform.serving.dashboard import dashboard_data, dashboard_page
 from btc_platform.serving.forecast import model_card, prediction
 from btc_platform.serving.runtime import LiveRuntime, NotServed, Unavailable
@@ -55,6 +56,7 @@ class PricePredictor:
     def __init__(self) -> None:
         self.settings = load_settings()
         configure_logging(self.settings.log_level, self.settings.log_format)
+        quiet_client_errors()
         self.runtime = LiveRuntime(self.settings)
         self.metrics = ServiceMetrics(self.runtime)
         self.runtime.start()
