@@ -45,11 +45,13 @@ class TrialProgress:
 
     def __call__(self, trial: Trial) -> None:
         done = trial.number + 1
-        self.best = min(self.best, trial.cv_pinball_loss)
+        if not trial.pruned:
+            self.best = min(self.best, trial.cv_pinball_loss)
         elapsed = time.monotonic() - self.started
         log.info(
-            "trial finished",
+            "trial pruned" if trial.pruned else "trial finished",
             trial=f"{done}/{self.total}",
+            folds=len(trial.fold_losses),
             cv_pinball_loss=round(trial.cv_pinball_loss, 8),
             best=round(self.best, 8),
             seconds=round(trial.seconds, 1),

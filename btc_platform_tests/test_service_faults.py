@@ -63,11 +63,14 @@ def kill_tree(process: subprocess.Popen) -> None:
 
 
 class Stack:
-    def __init__(self, url: str, broker: EmbeddedBroker, market: LiveMarket, mlflow_dir: Path):
-        self.url, self.broker, self.market, self.mlflow_dir = url, broker, market, mlflow_dir
-        self.mlflow_port = free_port()
-        self.log = Path()
-        self.registry = start_mlflow_server(mlflow_dir, self.mlflow_port)
+    """The processes of the faults: the broker, the market, the MLflow server, the service."""
+
+    def __init__(self, broker: EmbeddedBroker, market: LiveMarket, data: Path) -> None:
+        self.broker, self.market = broker, market
+        self.port = free_port()
+        self.url, self.log = f"http://127.0.0.1:{self.port}", data / "serve.log"
+        self.mlflow_dir, self.mlflow_port = data / "mlflow", free_port()
+        self.registry = start_mlflow_server(self.mlflow_dir, self.mlflow_port)
 
     @property
     def tracking_uri(self) -> str:
@@ -84,7 +87,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("faults")
     with own_embedded_broker(data / "broker") as broker, pytest.MonkeyPatch.context() as env:
         live = LiveMarket(broker.bootstrap, data / "spool.jsonl")
-        stack = Stack("", broker, live, data / "mlflow")
+        stack = Stack(broker, live, data)
         try:
             env.setenv("BTC_DATA_DIR", str(data))
             env.setenv("BTC_KAFKA_BOOTSTRAP", broker.bootstrap)
@@ -94,16 +97,13 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             drain(broker.bootstrap, settings.offline_store, "trades", 60)
             Registry(MODEL).promote(train(settings, seed=1))
             live.start()
-            port = free_port()
-            stack.url = f"http://127.0.0.1:{port}"
             served_env = service_env(
                 settings,
                 broker.bootstrap,
                 BTC_CHAMPION_POLL_SECONDS="1",
                 BTC_MAX_FEATURE_AGE_SECONDS=str(MAX_AGE),
             )
-            stack.log = data / "serve.log"
-            with serve(served_env, port, stack.log):
+            with serve(served_env, stack.port, stack.log):
                 ready = f"{stack.url}/readyz"
                 wait_until(lambda: http_status(ready) == 200, 240, "the service ready")
                 # (ready once warmed up from the store: then it catches up with Kafka)

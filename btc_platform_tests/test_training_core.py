@@ -20,6 +20,7 @@ from btc_platform.training.median_guard import choose_median_shrink, diebold_mar
 from btc_platform.training.search_space import SearchSpace
 from btc_platform.training.splits import holdout_split, walk_forward_folds
 from btc_platform.training.trainer import train
+from btc_platform.training.tuning import PRUNE_AFTER, Fold, StandardizedRows, tune
 from btc_platform_tests.candle_factory import market_candles
 
 
@@ -177,3 +178,25 @@ def test_the_forecaster_saves_loads_and_predicts_one_row_as_it_predicts_many(tra
     np.testing.assert_allclose(bound.quantiles(row), served[7], rtol=1e-12)
     with pytest.raises(ValueError, match="features missing for this model: vol_ref"):
         loaded.bind(columns[1:])
+
+
+def test_hopeless_trials_are_pruned_after_their_first_folds_and_never_chosen():
+    rng = np.random.default_rng(4)
+
+    def rows(n: int) -> StandardizedRows:
+        inputs = rng.standard_normal((n, 4))
+        target = 0.3 * inputs[:, 0] + rng.standard_normal(n)
+        return StandardizedRows(inputs, np.ones(n), target)
+
+    folds = [Fold(rows(n), rows(300)) for n in (600, 900, 1200)]
+    space = SearchSpace(n_estimators=(10, 40))
+    result = tune(folds, space=space, trials=16, seed=2, threads=1)
+    pruned = [t for t in result.trials if t.pruned]
+    complete = [t for t in result.trials if not t.pruned]
+    assert len(result.trials) == 16 and pruned and len(complete) >= PRUNE_AFTER
+    assert all(len(t.fold_losses) < len(folds) for t in pruned)
+    assert all(len(t.fold_losses) == len(folds) for t in complete)
+    assert result.best == min(complete, key=lambda t: t.cv_pinball_loss)
+    assert len(result.out_of_fold) == len(folds)
+    again = tune(folds, space=space, trials=16, seed=2, threads=1)
+    assert [t.pruned for t in again.trials] == [t.pruned for t in result.trials]

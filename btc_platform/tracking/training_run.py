@@ -26,7 +26,7 @@ from btc_platform.tracking.forecaster_model import log_forecaster
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.dataset import TrainingSet
 from btc_platform.training.trainer import TrainedModel
-from btc_platform.training.tuning import Trial
+from btc_platform.training.tuning import Trial, best_trial
 
 EXAMPLE_ROWS = 5
 MODEL_OUTPUT = "p10, p50, p90 of the forward log return"
@@ -88,12 +88,13 @@ class TrainingRun:
             mlflow.log_params(trial.params)
             mlflow.log_metrics(
                 {"cv_pinball_loss": trial.cv_pinball_loss, "seconds": trial.seconds}
+                | {"pruned": float(trial.pruned)}
                 | {f"fold_{i}_pinball_loss": loss for i, loss in enumerate(trial.fold_losses)}
             )
 
     def log_result(self, trained: TrainedModel, model_name: str) -> Candidate:
         dataset, frame = self.dataset, self.dataset.frame
-        best = min(trained.trials, key=lambda t: t.cv_pinball_loss)
+        best = best_trial(trained.trials)
         mlflow.log_params({f"best_{k}": v for k, v in trained.params.items()})
         mlflow.log_metrics(
             trained.evaluation.metrics() | {"best_cv_pinball_loss": best.cv_pinball_loss}

@@ -2,8 +2,10 @@
 
 Each fold gets its own volatility model, fit on the fold's training rows only (once, not per
 trial); a trial fits the quantile model on every fold with its parameters and scores the
-fold's test rows in log-return space. The best trial's out-of-fold forecasts are kept: the
-p50 guard is decided on them.
+fold's test rows in log-return space. A trial whose mean loss over its first folds is worse
+than the median of earlier trials at the same fold is pruned there (after PRUNE_AFTER
+complete trials): its remaining folds, the larger ones, are not fit. The best complete
+trial's out-of-fold forecasts are kept: the p50 guard is decided on them.
 """
 
 from __future__ import annotations
@@ -23,14 +25,22 @@ from btc_platform.training.search_space import SearchSpace
 from btc_platform.training.splits import walk_forward_folds
 from btc_platform.training.volatility_model import VolatilityModel, fit_volatility
 
+PRUNE_AFTER = 5  # complete trials before any is pruned
+
 
 @dataclass(frozen=True, slots=True)
 class Trial:
     number: int
     params: dict[str, float | int]
-    cv_pinball_loss: float
+    cv_pinball_loss: float  # mean over the folds run (all of them unless pruned)
     fold_losses: list[float]
     seconds: float
+    pruned: bool = False
+
+
+def best_trial(trials: list[Trial]) -> Trial:
+    """The complete trial with the lowest CV loss."""
+    return min((t for t in trials if not t.pruned), key=lambda t: t.cv_pinball_loss)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,7 @@ class TuningResult:
 
     @property
     def best(self) -> Trial:
-        return min(self.trials, key=lambda t: t.cv_pinball_loss)
+        return best_trial(self.trials)
 
 
 def fold_forecast(
@@ -120,22 +130,42 @@ def tune(
     def objective(trial: optuna.Trial) -> float:
         started = time.perf_counter()
         params = space.suggest(trial)
-        forecasts = [fold_forecast(fold, params, seed, threads) for fold in folds]
-        losses = [
-            pinball_loss(fold.test.target, forecast)
-            for fold, forecast in zip(folds, forecasts, strict=True)
-        ]
+        forecasts, losses = [], []
+        for step, fold in enumerate(folds):
+            forecasts.append(fold_forecast(fold, params, seed, threads))
+            losses.append(pinball_loss(fold.test.target, forecasts[-1]))
+            if step < len(folds) - 1:
+                trial.report(float(np.mean(losses)), step)
+                if trial.should_prune():
+                    finish(
+                        Trial(
+                            trial.number,
+                            params,
+                            float(np.mean(losses)),
+                            losses,
+                            time.perf_counter() - started,
+                            pruned=True,
+                        )
+                    )
+                    raise optuna.TrialPruned()
         result = Trial(
             trial.number, params, float(np.mean(losses)), losses, time.perf_counter() - started
         )
         if result.cv_pinball_loss < best["loss"]:
             best.update(loss=result.cv_pinball_loss, forecasts=forecasts)
-        done.append(result)
-        on_trial(result)
+        finish(result)
         return result.cv_pinball_loss
 
+    def finish(result: Trial) -> None:
+        done.append(result)
+        on_trial(result)
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER),
+    )
     study.enqueue_trial(space.starting_point())
     study.optimize(objective, n_trials=trials)
     forecasts: list[np.ndarray] = best["forecasts"]  # type: ignore[assignment]
