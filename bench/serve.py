@@ -11,11 +11,9 @@ p50 <= 30 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,7 @@ import duckdb
 import httpx
 import numpy as np
 from machine import context
+from workspace import bench_workspace
 
 from btc_platform.broker.topics import Topics
 from btc_platform.drain import drain
@@ -35,11 +34,9 @@ from btc_platform.serving.live_candles import PairCandles
 from btc_platform.serving.live_features import latest_features
 from btc_platform.serving.runtime import HISTORY
 from btc_platform.serving.trade_follower import decode
-from btc_platform.settings import load_settings
 from btc_platform.store.offline_store import open_store
 from btc_platform.tracking.registry import Registry
-from btc_platform_tests.cli_helpers import cli_env
-from btc_platform_tests.conftest import free_port, own_embedded_broker
+from btc_platform_tests.conftest import free_port
 from btc_platform_tests.polling import http_status, wait_until
 from btc_platform_tests.serving_helpers import market, publish_trades
 from btc_platform_tests.test_service_http import train
@@ -145,20 +142,14 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("WARNING", "console")
     print(context())
-    with (
-        tempfile.TemporaryDirectory() as workdir,
-        own_embedded_broker(Path(workdir) / "broker") as broker,
-    ):
-        data = Path(workdir)
-        env = cli_env(
-            data,
-            broker.bootstrap,
-            MLFLOW_TRACKING_URI=f"sqlite:///{data / 'mlflow.db'}",
-            BTC_LOG_LEVEL="WARNING",
-            BTC_MAX_FEATURE_AGE_SECONDS="86400",  # the benchmark's market ended when it was set up
+    # the benchmark's market ended when it was set up: its features may be old
+    with bench_workspace(BTC_MAX_FEATURE_AGE_SECONDS="86400") as workspace:
+        data, broker, env, settings = (
+            workspace.data,
+            workspace.broker,
+            workspace.env,
+            workspace.settings,
         )
-        os.environ.update(env)
-        settings = load_settings()
         end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
         trades = market(end - timedelta(minutes=HISTORY + 60), end)
         publish_trades(broker.bootstrap, Topics(), data / "spool.jsonl", trades)

@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import tempfile
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import numpy as np
 import psutil
 from machine import context
+from workspace import bench_workspace
 
 from btc_platform.drain import drain
 from btc_platform.logs import configure_logging
-from btc_platform.settings import load_settings
 from btc_platform.tracking.mlflow_setup import use_tracking
 from btc_platform.tracking.registry import Registry
-from btc_platform_tests.cli_helpers import cli_env
-from btc_platform_tests.conftest import free_port, own_embedded_broker
+from btc_platform_tests.conftest import free_port
 from btc_platform_tests.polling import http_status, wait_until
 from btc_platform_tests.serving_helpers import PAIR, LiveMarket
 from btc_platform_tests.test_service_http import serve, train
@@ -164,20 +160,13 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("WARNING", "console")
     print(context())
-    with (
-        tempfile.TemporaryDirectory() as workdir,
-        own_embedded_broker(Path(workdir) / "broker") as broker,
-    ):
-        data = Path(workdir)
-        env = cli_env(
-            data,
-            broker.bootstrap,
-            MLFLOW_TRACKING_URI=f"sqlite:///{data / 'mlflow.db'}",
-            BTC_LOG_LEVEL="WARNING",
-            BTC_CHAMPION_POLL_SECONDS="2",
+    with bench_workspace(BTC_CHAMPION_POLL_SECONDS="2") as workspace:
+        data, broker, env, settings = (
+            workspace.data,
+            workspace.broker,
+            workspace.env,
+            workspace.settings,
         )
-        os.environ.update(env)
-        settings = load_settings()
         use_tracking(str(settings.mlflow_tracking_uri))
         market = LiveMarket(broker.bootstrap, data / "spool.jsonl")
         drain(broker.bootstrap, settings.offline_store, "trades", 60)
