@@ -109,14 +109,10 @@ def candles_duckdb_vs_pandas(rows: int) -> tuple[float, float, float]:
     connection = duckdb.connect()
     connection.register("generated", frame)
     connection.execute("CREATE TABLE bench_trades AS SELECT * FROM generated")
-    query = candle_sql(
-        trades="bench_trades",
-        bounds="(SELECT 'BTC/USD' AS pair, NULL::TIMESTAMP AS grid_start,"
-        " NULL::TIMESTAMP AS grid_end, NULL::DOUBLE AS previous_close)",
-        interval_seconds=60,
-    )
+    query = candle_sql(trades="bench_trades", interval_seconds=60)
+    bounds = {"pair": "BTC/USD", "grid_start": None, "grid_end": None, "previous_close": None}
     started = time.perf_counter()
-    candles = connection.execute(f"CREATE TABLE bench_candles AS {query}").fetchall()[0][0]
+    candles = connection.execute(f"CREATE TABLE bench_candles AS {query}", bounds).fetchall()[0][0]
     in_duckdb = time.perf_counter() - started
     started = time.perf_counter()
     trades = connection.execute("SELECT ts, price, qty FROM bench_trades").df()

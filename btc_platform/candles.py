@@ -42,11 +42,11 @@ def window_start(ts: pd.Series, interval_seconds: int) -> pd.Series:
 
 
 CANDLE_SQL = """
-WITH buckets AS (
-    -- open/close: the first and last trade by (ts, trade_id), as one integer key (trade ids
-    -- are >= 0 and < 2^63); an integer window number: both much cheaper than ordered
-    -- aggregates and time_bucket over millions of trades
-    SELECT pair, epoch_us(ts) // {interval_us} AS bucket,
+WITH agg AS (
+    -- one pair's trades by integer window number; open/close: the first and last trade by
+    -- (ts, trade_id), as one integer key (trade ids are >= 0 and < 2^63): both much cheaper
+    -- than time_bucket, ordered aggregates and a group key holding the pair
+    SELECT epoch_us(ts) // {interval_us} AS bucket,
            arg_min(price, epoch_us(ts)::HUGEINT * {id_span} + trade_id) AS open,
            max(price) AS high, min(price) AS low,
            arg_max(price, epoch_us(ts)::HUGEINT * {id_span} + trade_id) AS close,
@@ -54,49 +54,45 @@ WITH buckets AS (
            max(ts) AS newest,
            coalesce(sum(qty) FILTER (WHERE side = 'buy'), 0.0) AS buy_volume,
            count(*) FILTER (WHERE side = 'buy') AS buy_count
-    FROM {trades} GROUP BY ALL
-), agg AS (
-    SELECT * EXCLUDE (bucket), make_timestamp(bucket * {interval_us}) AS window_start
-    FROM buckets
+    FROM {trades} GROUP BY bucket
 ), span AS (
-    SELECT a.pair, least(min(a.window_start), any_value(b.grid_start)) AS lo,
-           greatest(max(a.window_start), any_value(b.grid_end)) AS hi,
-           max(a.newest) AS watermark, any_value(b.previous_close) AS previous_close
-    FROM agg a LEFT JOIN {bounds} b USING (pair) GROUP BY a.pair
+    SELECT least(min(bucket), epoch_us($grid_start::TIMESTAMP) // {interval_us}) AS lo,
+           greatest(max(bucket), epoch_us($grid_end::TIMESTAMP) // {interval_us}) AS hi,
+           max(newest) AS watermark
+    FROM agg
 ), grid AS (
-    SELECT pair, unnest(generate_series(lo, hi, to_seconds({interval}))) AS window_start,
-           watermark, previous_close
-    FROM span
+    SELECT unnest(range(lo, hi + 1)) AS bucket, watermark FROM span
 ), joined AS (
-    SELECT g.pair, g.window_start, g.watermark, a.open, a.high, a.low, a.close, a.volume,
-           a.trade_count, a.vwap, a.buy_volume, a.buy_count,
+    SELECT g.bucket, g.watermark, a.* EXCLUDE (bucket, newest),
            coalesce(last_value(a.close IGNORE NULLS) OVER (
-               PARTITION BY g.pair ORDER BY g.window_start
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), g.previous_close) AS carried
-    FROM grid g LEFT JOIN agg a ON a.pair = g.pair AND a.window_start = g.window_start
+               ORDER BY g.bucket ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+               $previous_close::DOUBLE) AS carried
+    FROM grid g LEFT JOIN agg a USING (bucket)
 )
-SELECT pair, {interval} AS interval_seconds, window_start,
+SELECT $pair::VARCHAR AS pair, {interval} AS interval_seconds,
+       make_timestamp(bucket * {interval_us}) AS window_start,
        coalesce(open, carried) AS open, coalesce(high, carried) AS high,
        coalesce(low, carried) AS low, coalesce(close, carried) AS close,
        coalesce(volume, 0.0) AS volume, coalesce(trade_count, 0) AS trade_count,
        coalesce(vwap, carried) AS vwap,
-       window_start + to_seconds({interval} + {grace_seconds}) <= watermark AS final,
+       make_timestamp((bucket + 1) * {interval_us}) + to_seconds({grace_seconds}) <= watermark
+           AS final,
        coalesce(buy_volume, 0.0) AS buy_volume, coalesce(buy_count, 0) AS buy_count
 FROM joined
 WHERE carried IS NOT NULL
-ORDER BY pair, window_start
+ORDER BY bucket
 """
 
 
-def candle_sql(
-    trades: str, bounds: str, interval_seconds: int, grace: timedelta = DEFAULT_GRACE
-) -> str:
-    """The candle query over relations `trades` (pair, trade_id, ts, price, qty, side) and `bounds`
-    (pair, grid_start, grid_end, previous_close: where each pair's grid of windows starts and
-    ends, and the close carried into leading empty windows; NULLs: the trades decide)."""
+def candle_sql(trades: str, interval_seconds: int, grace: timedelta = DEFAULT_GRACE) -> str:
+    """The candle query over relation `trades` (trade_id, ts, price, qty, side) of one pair.
+
+    Its parameters: `$pair`; `$grid_start` and `$grid_end`, where the grid of windows starts
+    and ends (NULL: the trades decide); `$previous_close`, the close carried into leading
+    empty windows (NULL: none). `trades` may use them too.
+    """
     return CANDLE_SQL.format(
         trades=trades,
-        bounds=bounds,
         interval=int(interval_seconds),
         interval_us=int(interval_seconds) * 1_000_000,
         id_span=2**63,
@@ -116,35 +112,25 @@ def candles_from_trades(
     """Candles for every window from each pair's first trade window (or `since`) to its last
     (or `until`); leading empty windows carry `previous_close`.
 
-    `trades` has columns pair, trade_id, ts (naive UTC), price, qty, side, and must hold the pair's
-    newest trade: its time is the watermark that makes a candle `final`. Runs `CANDLE_SQL`
-    (the query the offline store runs) on an in-memory DuckDB.
+    `trades` has columns pair, trade_id, ts (naive UTC), price, qty, side, and must hold each
+    pair's newest trade: its time is the watermark that makes a candle `final`. Runs
+    `CANDLE_SQL` (the query the offline store runs) on an in-memory DuckDB, pair by pair.
     """
     if trades.empty:
         return pd.DataFrame(columns=CANDLE_COLUMNS)
-    pairs = sorted(
-        set(trades["pair"]) | set(previous_close or {}) | set(since or {}) | set(until or {})
-    )
-    bounds = pd.DataFrame(
-        {
-            "pair": pairs,
-            "grid_start": pd.Series(
-                [(since or {}).get(p) for p in pairs], dtype="datetime64[us]"
-            ).dt.floor(f"{interval_seconds}s"),
-            "grid_end": pd.Series(
-                [(until or {}).get(p) for p in pairs], dtype="datetime64[us]"
-            ).dt.floor(f"{interval_seconds}s"),
-            "previous_close": pd.Series(
-                [(previous_close or {}).get(p) for p in pairs], dtype=float
-            ),
-        }
-    )
-    frame = trades[list(CANDLE_TRADE_COLUMNS)]
+    query = candle_sql("trades_frame", interval_seconds, grace)
+    parts = []
     with duckdb.connect() as connection:
-        connection.register("trades_frame", frame)
-        connection.register("bounds_frame", bounds)
-        query = candle_sql("trades_frame", "bounds_frame", interval_seconds, grace)
-        return connection.execute(query).df()[CANDLE_COLUMNS]
+        for pair, frame in trades[list(CANDLE_TRADE_COLUMNS)].groupby("pair", sort=True):
+            connection.register("trades_frame", frame)
+            bounds = {
+                "pair": pair,
+                "grid_start": (since or {}).get(pair),
+                "grid_end": (until or {}).get(pair),
+                "previous_close": (previous_close or {}).get(pair),
+            }
+            parts.append(connection.execute(query, bounds).df())
+    return pd.concat(parts, ignore_index=True)[CANDLE_COLUMNS]
 
 
 def _ohlcv(

@@ -118,13 +118,9 @@ def _refresh_candles(
     )
     query = candle_sql(
         trades=f"(SELECT {', '.join(CANDLE_TRADE_COLUMNS)} FROM trades"
-        " WHERE pair = $pair AND ts >= $start)",
-        bounds="(SELECT $pair AS pair, $start::TIMESTAMP AS grid_start,"
-        " NULL::TIMESTAMP AS grid_end, $previous::DOUBLE AS previous_close)",
+        " WHERE pair = $pair AND ts >= $grid_start)",
         interval_seconds=interval,
     )
-    written = connection.execute(
-        f"INSERT OR REPLACE INTO candles {query}",
-        {"pair": pair, "start": start, "previous": previous},
-    ).fetchall()
+    bounds = {"pair": pair, "grid_start": start, "grid_end": None, "previous_close": previous}
+    written = connection.execute(f"INSERT OR REPLACE INTO candles {query}", bounds).fetchall()
     return int(written[0][0]) if written else 0
