@@ -12,3 +12,8 @@ def context() -> str:
         f"machine: {os.cpu_count()} cores, load average {load} (1/5/15 min), "
         f"Python {platform.python_version()}, {platform.machine()}"
     )
+
+
+def verdict(met: bool) -> str:
+    """How a figure stands against its target."""
+    return "met" if met else "NOT met"

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
-from machine import context
+from machine import context, verdict
 
 from btc_platform.backtest_job import load_history, run_and_log
 from btc_platform.candles import candles_from_trades
@@ -88,10 +88,6 @@ def load(data_set: DataSet, store: Path) -> None:
             import_candles(connection, path, PAIR, 60)
 
 
-def target(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def report(data_set: DataSet, seconds: float, result, evaluation) -> bool:
     model, skills = evaluation.model, evaluation.skills
     coverage = model["band_coverage"]
@@ -108,17 +104,17 @@ def report(data_set: DataSet, seconds: float, result, evaluation) -> bool:
     )
     print(
         f"  band pinball skill vs vol-scaled  {vol_skill:+8.2%}   (target >= +1.5%: "
-        f"{target(checks[0])})"
+        f"{verdict(checks[0])})"
     )
     print(f"  band pinball skill vs static      {skills['pinball_skill_static']:+8.2%}")
     vol_coverage = evaluation.baselines["vol_scaled"]["band_coverage"]
     print(
         f"  p10-p90 coverage                  {coverage:8.2%}   (target 78-82%: "
-        f"{target(checks[1])}; the vol-scaled band's {vol_coverage:.2%})"
+        f"{verdict(checks[1])}; the vol-scaled band's {vol_coverage:.2%})"
     )
     print(
         f"  p50 MAE skill vs zero return      {mae_skill:+8.2%}   (target >= 0: "
-        f"{target(checks[2])})"
+        f"{verdict(checks[2])})"
     )
     print(
         f"  CRPS skill / Winkler skill        {skills['crps_bps_skill']:+8.2%} / "

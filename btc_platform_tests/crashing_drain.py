@@ -1,5 +1,7 @@
 """`btc-platform drain`'s code, killed (SIGKILL) at a chosen point: for exactly-once tests.
 
+`crash_drain` runs it in a process forked from a server with the drain's modules loaded
+(no start-up cost); as a command for a test that runs it beside its own threads:
 python -m btc_platform_tests.crashing_drain BOOTSTRAP STORE TOPIC STAGE BATCH CALL BATCH_SIZE
 STAGE: before-commit | after-commit | mid-batch; BATCH: which write (1-based) dies;
 CALL: with mid-batch, which SQL statement of that write dies.
@@ -7,6 +9,7 @@ CALL: with mid-batch, which SQL statement of that write dies.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
@@ -37,23 +40,48 @@ class Doomed:
         return getattr(self._connection, name)
 
 
-def main() -> None:
-    bootstrap, store, topic, stage, batch, call, batch_size = sys.argv[1:8]
+def doomed_drain(
+    bootstrap: str, store: Path, topic: str, stage: str, batch: int, call: int, batch_size: int
+) -> None:
     real_write = drain_module.write_batch
     writes = 0
 
     def write_batch(connection, *args, **kwargs):
         nonlocal writes
         writes += 1
-        if writes != int(batch):
+        if writes != batch:
             return real_write(connection, *args, **kwargs)
         if stage == "after-commit":
             real_write(connection, *args, **kwargs)
             die()
-        return real_write(Doomed(connection, stage, int(call)), *args, **kwargs)
+        return real_write(Doomed(connection, stage, call), *args, **kwargs)
 
     drain_module.write_batch = write_batch
-    drain_module.drain(bootstrap, Path(store), topic, 60, batch_size=int(batch_size), idle_ms=500)
+    drain_module.drain(bootstrap, store, topic, 60, batch_size=batch_size, idle_ms=500)
+
+
+def crash_drain(
+    bootstrap: str, store: Path, topic: str, stage: str, batch: int, call: int, batch_size: int
+) -> int:
+    """The exit code of a drain that dies (-9) at the chosen point, or 0 if it finished
+    first (the point was past its last write)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # a single-threaded server forks each drain
+    process = context.Process(
+        target=doomed_drain, args=(bootstrap, store, topic, stage, batch, call, batch_size)
+    )
+    process.start()
+    process.join(120)
+    if process.exitcode is None:
+        process.kill()
+        process.join()
+        raise TimeoutError(f"the drain ({stage}, write {batch}) ran past 120 s")
+    return process.exitcode
+
+
+def main() -> None:
+    bootstrap, store, topic, stage, batch, call, batch_size = sys.argv[1:8]
+    doomed_drain(bootstrap, Path(store), topic, stage, int(batch), int(call), int(batch_size))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +19,7 @@ from btc_platform.drain import GROUP_ID, drain
 from btc_platform.ingest.csv_replay import replay_csv
 from btc_platform.ingest.synthetic import synthetic_trades
 from btc_platform_tests.conftest import crash_broker, own_embedded_broker, shared_file
+from btc_platform_tests.crashing_drain import crash_drain
 from btc_platform_tests.ingest_helpers import publish
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -160,25 +159,18 @@ def test_a_crash_at_any_stage_loses_and_doubles_nothing(broker, topics, tmp_path
         store = tmp_path / f"run{run}.duckdb"
         for _attempt in range(12):
             stage = rng.choice(["before-commit", "after-commit", "mid-batch"])
-            args = [
+            code = crash_drain(
                 broker.bootstrap,
-                str(store),
+                store,
                 topics.trades,
                 stage,
-                str(rng.randint(1, 4)),
-                str(rng.randint(1, 12)),
-                str(rng.choice([97, 300, 1_000])),
-            ]
-            done = subprocess.run(
-                [sys.executable, "-m", "btc_platform_tests.crashing_drain", *args],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
+                batch=rng.randint(1, 4),
+                call=rng.randint(1, 12),
+                batch_size=rng.choice([97, 300, 1_000]),
             )
-            if done.returncode == 0:
+            if code == 0:
                 break
-            assert done.returncode == -9, done.stderr
+            assert code == -9, f"the drain failed (exit code {code}); its error is above"
             stages_seen.add(stage)
         else:
             pytest.fail(f"run {run}: the drain never finished")
