@@ -22,6 +22,13 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 configure_logging("WARNING", "console")
 
 
+# Holds the store file argv[1] read-write, as a drain run does, for 4 s: `python -c` it.
+HOLD_WRITE_LOCK = (
+    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+    "time.sleep(4); c.close()"
+)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

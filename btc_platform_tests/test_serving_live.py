@@ -28,15 +28,12 @@ from btc_platform.training.config import TrainingConfig
 from btc_platform.training.dataset import build_training_set
 from btc_platform.training.search_space import SearchSpace
 from btc_platform.training.trainer import train
+from btc_platform_tests.conftest import HOLD_WRITE_LOCK
 from btc_platform_tests.polling import wait_until
 from btc_platform_tests.serving_helpers import market, publish_trades
 
 PAIR = "BTC/USD"
 TARGET = PairHorizon(PAIR, 5)
-HOLD_WRITE_LOCK = (
-    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
-    "time.sleep(4); c.close()"
-)
 
 
 @pytest.fixture

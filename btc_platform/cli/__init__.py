@@ -13,6 +13,7 @@ from btc_platform.cli.ingest_cmd import ingest
 from btc_platform.cli.mlflow_cmd import mlflow_ui
 from btc_platform.cli.model_cmd import model
 from btc_platform.cli.store_cmds import drain, import_candles
+from btc_platform.cli.store_query_cmd import store
 from btc_platform.cli.train_cmd import train
 from btc_platform.cli.up_cmd import up
 from btc_platform.logs import configure_logging
@@ -48,6 +49,7 @@ cli.add_command(ingest)
 cli.add_command(up)
 cli.add_command(drain)
 cli.add_command(import_candles)
+cli.add_command(store)
 cli.add_command(train)
 cli.add_command(backtest)
 cli.add_command(model)

@@ -8,7 +8,6 @@ readers: the read is retried until it gets through.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,9 @@ import pandas as pd
 
 from btc_platform.logs import get_logger
 from btc_platform.serving.live_candles import LIVE_CANDLE_COLUMNS, TRADE_COLUMNS
+from btc_platform.store.offline_store import read_when_free
 
 log = get_logger(__name__)
-RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,17 +74,8 @@ def read_warm_start(
     if not path.exists():
         log.info("no offline store yet; following Kafka from the beginning", path=str(path))
         return WarmStart()
-    waited = 0.0
-    while True:
-        try:
-            with duckdb.connect(str(path), read_only=True) as connection:
-                return _read(connection, topic, pairs, interval_seconds, history)
-        except duckdb.IOException as error:
-            if stopped():
-                raise
-            if waited == 0:
-                log.info("offline store busy (a writer holds it); retrying", error=str(error))
-            time.sleep(RETRY_SECONDS)
-            waited += RETRY_SECONDS
-        except duckdb.CatalogException:  # a store without the tables yet
-            return WarmStart()
+    try:
+        with read_when_free(path, lambda _waited: stopped()) as connection:
+            return _read(connection, topic, pairs, interval_seconds, history)
+    except duckdb.CatalogException:  # a store without the tables yet
+        return WarmStart()

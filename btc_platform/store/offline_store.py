@@ -9,7 +9,8 @@ leaves nothing; after it, the offsets say the batch is done: nothing lost, nothi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,12 @@ import duckdb
 import pandas as pd
 
 from btc_platform.candles import CANDLE_TRADE_COLUMNS, candle_sql
+from btc_platform.logs import get_logger
 from btc_platform.store.schema import ensure_schema
 from btc_platform.store.trade_decoding import BATCH_TABLE, decode_batch
+
+log = get_logger(__name__)
+RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,30 @@ def open_store(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     try:
         if not read_only:
             ensure_schema(connection)
+        yield connection
+    finally:
+        connection.close()
+
+
+@contextmanager
+def read_when_free(
+    path: Path, give_up: Callable[[float], bool]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the store file once no writer holds it (DuckDB refuses
+    readers while a drain writes); the lock error is raised when `give_up(seconds waited)`."""
+    waited = 0.0
+    while True:
+        try:
+            connection = duckdb.connect(str(path), read_only=True)
+            break
+        except duckdb.IOException as error:
+            if give_up(waited):
+                raise
+            if waited == 0:
+                log.info("offline store busy (a writer holds it); retrying", error=str(error))
+            time.sleep(RETRY_SECONDS)
+            waited += RETRY_SECONDS
+    try:
         yield connection
     finally:
         connection.close()
