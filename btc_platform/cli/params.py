@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from btc_platform.store.candle_import import parse_interval
+from btc_platform.intervals import parse_interval
 from btc_platform.trades import InvalidTrade, parse_ts
 
 

@@ -10,9 +10,9 @@ from kafka.errors import KafkaError
 
 from btc_platform.broker.topics import Topics
 from btc_platform.drain import drain as drain_topic
+from btc_platform.intervals import parse_interval
 from btc_platform.settings import PAIR_PATTERN, Settings
 from btc_platform.store.candle_import import import_candles as load_candles
-from btc_platform.store.candle_import import parse_interval
 from btc_platform.store.offline_store import open_store
 
 

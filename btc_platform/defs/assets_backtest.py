@@ -15,7 +15,7 @@ from pydantic import Field
 from btc_platform.defs.metadata import markdown_table
 from btc_platform.defs.partitions import target_of
 from btc_platform.defs.resources import DUCKDB_POOL, MlflowResource, OfflineStoreResource
-from btc_platform.store.candle_import import parse_interval
+from btc_platform.intervals import parse_interval
 from btc_platform.training.config import TrainingConfig
 
 GROUP = "training"

@@ -22,16 +22,6 @@ class ImportResult:
     rejected: list[str]
 
 
-def parse_interval(text: str) -> int:
-    """`60`, `1m`, `15m`, `1h`, `1d` -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
-    text = text.strip().lower()
-    number, unit = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1)
-    if not number.isdigit() or int(number) <= 0:
-        raise ValueError(f"{text!r} is not an interval like 60, 1m, 15m or 1h")
-    return int(number) * unit
-
-
 def read_ohlcvt(path: Path, pair: str, interval_seconds: int) -> tuple[pd.DataFrame, list[str]]:
     """The file's valid candles and a reason for each rejected line."""
     raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
