@@ -37,13 +37,18 @@ test: $(VENV)/.synced test-tools  ## lint, then the whole test suite (slow tests
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Tools some tests drive, from Debian when missing and apt-get can run: Chromium (the dashboard
-# test renders the page with it) and docker-compose (validates docker-compose.yml; no engine
-# needed). Without them those checks are reported as not run.
+# test renders the page with it), PostgreSQL (the DuckLake Postgres-catalog tests start a
+# server) and docker-compose (validates docker-compose.yml; no engine needed). Without them
+# those checks are reported as not run.
 test-tools:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
 	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	       && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
 	  || echo "chromium not found and not installable here: the dashboard check will not run"
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	       && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; } \
+	  || echo "PostgreSQL not found and not installable here: the Postgres-catalog tests will not run"
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
 	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	       && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; } \

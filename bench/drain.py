@@ -1,6 +1,8 @@
 """Drain benchmark: N trades in the topic -> DuckDB through the real drain, against (a) a bare
 kafka-python consumer that only reads the same messages and (b) a per-message INSERT loop
-as course projects write it; then trades -> 1-minute candles, DuckDB vs a pandas resample.
+as course projects write it; then trades -> 1-minute candles, DuckDB vs a pandas resample;
+then scale-out: drains of a 4-partition topic into the DuckDB file (1 drain) and into a
+DuckLake (SQLite catalog, local Parquet; 1 and 2 drains at once).
 
 Targets: drain >= 0.7 of the bare consumer, >= 5x the per-message loop.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -29,6 +32,8 @@ from btc_platform.ingest.synthetic import market_trades
 from btc_platform.logs import configure_logging
 from btc_platform.runtime import tune_garbage_collector
 from btc_platform.store.schema import ensure_schema
+from btc_platform.store.store_connection import open_store
+from btc_platform.store.store_location import StoreLocation
 from btc_platform.trades import trade_from_json
 from btc_platform_tests.conftest import free_port
 
@@ -40,6 +45,74 @@ def fill_topic(bootstrap: str, count: int, spool: Path) -> None:
     ):
         publisher.publish(trade)
     publisher.close()
+
+
+SCALE_PAIRS = ["BTC/USD", "ETH/USD", "SOL/USD", "XRP/USD"]
+SCALE_TOPICS = Topics("scale-trades", "scale-trades.dlq", "scale-predictions")
+
+
+def fill_partitioned_topic(bootstrap: str, count: int, spool: Path) -> None:
+    """`count` trades of four pairs (keyed by pair, so spread over the topic's partitions)."""
+    ensure_topics(bootstrap, SCALE_TOPICS.all(), partitions=len(SCALE_PAIRS))
+    publisher = TradePublisher(bootstrap, spool, SCALE_TOPICS)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    streams = [market_trades(pair, 2, start) for pair in SCALE_PAIRS]
+    for trade in itertools.islice(itertools.chain.from_iterable(zip(*streams, strict=True)), count):
+        publisher.publish(trade)
+    publisher.close()
+
+
+def drain_worker(bootstrap: str, store: StoreLocation, count: int, group: str) -> int:
+    """A drain worker as a deployment runs it (`drain --follow`): drains again until the store
+    holds all `count` trades (a rebalance can leave a worker's share to the next round).
+    Returns the trades this worker added."""
+    added = 0
+    while True:
+        added += drain(bootstrap, store, SCALE_TOPICS.trades, 60, group_id=group).trades_added
+        with open_store(store, read_only=True) as connection:
+            if connection.execute("SELECT count(*) FROM trades").fetchone()[0] >= count:
+                return added
+
+
+def drains_at_once(
+    bootstrap: str, store: StoreLocation, workers: int, count: int
+) -> tuple[float, int]:
+    """Seconds until `workers` drain processes (forked from a server with the drain loaded)
+    have drained the scale-out topic into `store`, and the trades they added."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["btc_platform.drain"])
+    with context.Pool(workers) as pool:
+        started = time.perf_counter()
+        runs = [pool.apply_async(drain_worker, (bootstrap, store, count)) for _ in range(workers)]
+        added = sum(run.get(timeout=1_800) for run in runs)
+        return time.perf_counter() - started, added
+
+
+def scale_out(bootstrap: str, count: int, work: Path) -> None:
+    fill_partitioned_topic(bootstrap, count, work / "scale-spool.jsonl")
+    print(f"scale-out: {count:,} trades of {len(SCALE_PAIRS)} pairs, {len(SCALE_PAIRS)} partitions")
+    runs = [
+        ("DuckDB file, 1 drain", StoreLocation(file=work / "scale.duckdb"), 1),
+        *(
+            (
+                f"DuckLake (SQLite catalog), {n} drain{'s' if n > 1 else ''}",
+                StoreLocation(
+                    lake=f"ducklake:sqlite:{work / f'lake{n}' / 'catalog.sqlite'}",
+                    data_path=str(work / f"lake{n}" / "data"),
+                ),
+                n,
+            )
+            for n in (1, 2)
+        ),
+    ]
+    rates = []
+    for label, store, workers in runs:
+        seconds, added = drains_at_once(bootstrap, store, workers, count)
+        assert added == count, f"{label}: {added:,} trades stored of {count:,}"
+        rates.append(count / seconds)
+        print(f"  {label:<34} {count / seconds:>10,.0f} trades/s  ({seconds:.1f} s)")
+    print(f"  ratio 2 lake drains / 1 lake drain {rates[2] / rates[1]:>9.2f}")
+    print(f"  ratio 1 lake drain / file drain    {rates[1] / rates[0]:>9.2f}")
 
 
 def consumer_at_start(bootstrap: str) -> KafkaConsumer:
@@ -128,6 +201,7 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=1_000_000)
     parser.add_argument("--naive-trades", type=int, default=20_000)
     parser.add_argument("--candle-rows", type=int, default=10_000_000)
+    parser.add_argument("--scale-trades", type=int, default=400_000)
     args = parser.parse_args()
     configure_logging("WARNING", "console")
     print(context())
@@ -144,10 +218,22 @@ def main() -> None:
             result = drain(broker.bootstrap, work / "drain.duckdb", "trades", 60)
             ours = time.perf_counter() - started
             naive = per_message_loop(broker.bootstrap, work / "naive.duckdb", args.naive_trades)
+            report_drain(result.trades_added, args.trades, args.naive_trades, bare, ours, naive)
+            scale_out(broker.bootstrap, args.scale_trades, work)
         finally:
             broker.stop()
-    assert result.trades_added == args.trades
-    n, k = args.trades, args.naive_trades
+    in_duckdb, fetched, resampling = candles_duckdb_vs_pandas(args.candle_rows)
+    in_pandas = fetched + resampling
+    print(f"1m candles from {args.candle_rows:,} trades stored in DuckDB")
+    print(f"  DuckDB, the drain's candle query {in_duckdb:>9.2f} s  (gaps explicit, final flags)")
+    parts = f"({fetched:.2f} s + {resampling:.2f} s)"
+    print(f"  pandas: fetch + resample       {in_pandas:>11.2f} s  {parts}")
+    ratio = in_pandas / in_duckdb
+    print(f"  ratio pandas / DuckDB          {ratio:>11.1f}x (target >= 5x: {verdict(ratio >= 5)})")
+
+
+def report_drain(added: int, n: int, k: int, bare: float, ours: float, naive: float) -> None:
+    assert added == n, f"the drain stored {added:,} trades of {n:,}"
     print(f"trades                          {n:>12,}")
     print(f"bare consumer (read only)       {n / bare:>12,.0f} trades/s  ({bare:.1f} s)")
     print(f"btc-platform drain              {n / ours:>12,.0f} trades/s  ({ours:.1f} s)")
@@ -161,14 +247,6 @@ def main() -> None:
         f"ratio drain / per-message loop  {loop_ratio:>12.1f}x  "
         f"(target >= 5x: {verdict(loop_ratio >= 5)})"
     )
-    in_duckdb, fetched, resampling = candles_duckdb_vs_pandas(args.candle_rows)
-    in_pandas = fetched + resampling
-    print(f"1m candles from {args.candle_rows:,} trades stored in DuckDB")
-    print(f"  DuckDB, the drain's candle query {in_duckdb:>9.2f} s  (gaps explicit, final flags)")
-    parts = f"({fetched:.2f} s + {resampling:.2f} s)"
-    print(f"  pandas: fetch + resample       {in_pandas:>11.2f} s  {parts}")
-    ratio = in_pandas / in_duckdb
-    print(f"  ratio pandas / DuckDB          {ratio:>11.1f}x (target >= 5x: {verdict(ratio >= 5)})")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from btc_platform.candles import candles_from_trades
 from btc_platform.ingest.csv_replay import csv_items
 from btc_platform.logs import configure_logging
 from btc_platform.store.candle_import import import_candles
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
 from btc_platform.tracking.mlflow_setup import ModelStore
 from btc_platform.trades import Trade
 from btc_platform.training.backtest import BacktestSpec

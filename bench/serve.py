@@ -34,7 +34,7 @@ from btc_platform.serving.live_candles import PairCandles
 from btc_platform.serving.live_features import latest_features
 from btc_platform.serving.runtime import HISTORY
 from btc_platform.serving.trade_follower import decode
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
 from btc_platform.tracking.registry import Registry
 from btc_platform_tests.conftest import free_port
 from btc_platform_tests.polling import http_status, wait_until

@@ -22,7 +22,8 @@ from btc_platform.store.feature_store import (
     read_final_candles,
     refresh_features,
 )
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
+from btc_platform.store.store_location import StoreLocation
 from btc_platform.tracking.backtest_run import log_backtest
 from btc_platform.tracking.mlflow_setup import ModelStore
 from btc_platform.training.backtest import BacktestResult, BacktestSpec, Retrain, run_backtest
@@ -68,9 +69,9 @@ class RetrainProgress:
         )
 
 
-def load_history(path: Path, pair: str, interval_seconds: int) -> History:
+def load_history(store: StoreLocation | Path, pair: str, interval_seconds: int) -> History:
     """The pair's features (refreshed first) and final candles, read in one go."""
-    with open_store(path) as connection:
+    with open_store(store) as connection:
         refresh_features(connection, pair, interval_seconds)
         features = read_features(connection, pair, interval_seconds)
         candles = read_final_candles(connection, pair, interval_seconds, EPOCH)

@@ -1,9 +1,11 @@
 """Drain the `trades` topic into the offline store, with an exactly-once effect.
 
-The consumer is assigned every partition and seeks to the offsets stored in DuckDB (never
-to a consumer-group position): each batch's trades, candles and next offsets are written
-in one DuckDB transaction. The offsets are then committed to the Kafka group too, only so
-that lag shows up in Kafka tooling. A crash anywhere resumes from DuckDB's offsets.
+The consumer seeks to the offsets stored in the store (never to a consumer-group position):
+each batch's trades, candles and next offsets are written in one store transaction. The
+offsets are then committed to the Kafka group too, only so that lag shows up in Kafka
+tooling. A crash anywhere resumes from the store's offsets. On the DuckDB file one drain
+reads every partition; on a DuckLake several drains share them through the consumer group
+(see `drain_positions`).
 """
 
 from __future__ import annotations
@@ -20,16 +22,22 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from btc_platform.broker.positions import assign_at_offsets, caught_up, rewind_restarted
+from btc_platform.broker.drain_positions import DrainPositions
+from btc_platform.broker.positions import caught_up, rewind_restarted
 from btc_platform.ingest.progress import Progress
 from btc_platform.logs import get_logger
 from btc_platform.runtime import pipelined_throughput
-from btc_platform.store.offline_store import BatchResult, open_store, stored_offsets, write_batch
+from btc_platform.store.offline_store import BatchResult, Consumed, StaleBatch, write_batch
+from btc_platform.store.store_connection import open_store
+from btc_platform.store.store_location import StoreLocation, as_location
 
 log = get_logger(__name__)
 
 GROUP_ID = "btc-platform-drain"
 FIRST_FETCH_SECONDS = 10.0  # how long a drain waits for the broker's first fetch answer
+JOIN_SECONDS = 60.0  # how long a lake drain waits for the group to give it partitions
+GROUP_POLL_INTERVAL_MS = 20_000  # also how long a rebalance waits for members to rejoin
+GROUP_SESSION_MS = 6_000  # Kafka's smallest allowed: a killed drain's partitions move soon
 
 
 def drain_positions(consumer: KafkaConsumer, topic: str) -> dict[int, tuple[int, int]]:
@@ -45,9 +53,7 @@ def drain_positions(consumer: KafkaConsumer, topic: str) -> dict[int, tuple[int,
     return {tp.partition: (consumer.committed(tp) or 0, ends[tp]) for tp in partitions}
 
 
-BatchWriter = Callable[
-    [duckdb.DuckDBPyConnection, list[bytes], dict[tuple[str, int], int]], BatchResult
-]
+BatchWriter = Callable[[duckdb.DuckDBPyConnection, list[bytes], Consumed], BatchResult]
 
 
 @dataclass
@@ -58,6 +64,7 @@ class DrainResult:
     invalid: int = 0
     batches: int = 0
     offsets: dict[int, int] = field(default_factory=dict)
+    stale: int = 0  # batches refused because another drain had written those partitions
 
     def add(self, batch: BatchResult) -> None:
         self.batches += 1
@@ -69,7 +76,7 @@ class DrainResult:
 
 def drain(
     bootstrap: str,
-    store_path: Path,
+    store: StoreLocation | Path,
     topic: str,
     interval_seconds: int,
     *,
@@ -77,63 +84,94 @@ def drain(
     max_messages: int | None = None,
     idle_ms: int = 500,
     write: BatchWriter | None = None,
+    share: bool | None = None,
+    group_id: str = GROUP_ID,
 ) -> DrainResult:
     """Drain until caught up with the high watermarks, or `max_messages`.
 
     A poll that brings nothing for `idle_ms` also ends it. `write` stores one batch and its
     offsets in one transaction; by default the trades writer (trades + candles at
-    `interval_seconds`).
+    `interval_seconds`). `share`: take a share of the partitions through the consumer group
+    (the default on a DuckLake) instead of all of them (the file's one drain; on a lake, a
+    sweep that is as safe beside the workers, only not sharing their work). `group_id`: the
+    consumer group (its committed offsets are what the drain sensor watches).
     """
     write = write or partial(write_batch, interval_seconds=interval_seconds)
+    location = as_location(store)
     result = DrainResult()
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
-        group_id=GROUP_ID,
+        group_id=group_id,
         enable_auto_commit=False,
         client_id="btc-platform-drain",
         max_poll_records=batch_size,
         auto_offset_reset="earliest",  # a truncated or recreated topic: see rewind_restarted
+        max_poll_interval_ms=GROUP_POLL_INTERVAL_MS,
+        session_timeout_ms=GROUP_SESSION_MS,
+        heartbeat_interval_ms=GROUP_SESSION_MS // 6,
+        request_timeout_ms=GROUP_POLL_INTERVAL_MS + 10_000,  # a join the broker never answers
     )
+    positions = DrainPositions(consumer, topic)
     progress = Progress("draining", unit="messages")
     polled = 0
 
-    def finish(
-        written: Future[BatchResult], records: list, offsets: dict[tuple[str, int], int]
-    ) -> None:
-        batch = written.result()  # re-raises what the writer hit, before anything else moves
+    def finish(written: Future[BatchResult], records: list, consumed: Consumed) -> bool:
+        """The batch's outcome; False when it was stale (every partition is sought again)."""
+        try:
+            batch = written.result()  # re-raises what the writer hit, before anything moves
+        except StaleBatch as stale:
+            log.info("batch overtaken by another drain; re-reading its partitions", error=stale)
+            result.stale += 1
+            positions.restart()
+            return False
         _log_rejected(records, batch.rejected)
         result.add(batch)
-        result.offsets.update({p: o for (_, p), o in offsets.items()})
-        _commit_for_monitoring(consumer, offsets, wait=False)
+        result.offsets.update({p: o for (_, p), o in consumed.next.items()})
+        _commit_for_monitoring(consumer, consumed.next, wait=False)
         progress.advance(len(records), lambda: {"trades_added": result.trades_added})
+        return True
 
     try:
         with (
             pipelined_throughput(),
-            open_store(store_path) as connection,
+            open_store(location) as connection,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer") as writer,
         ):
-            partitions = assign_at_offsets(consumer, topic, stored_offsets(connection, topic))
-            in_flight: tuple[Future[BatchResult], list, dict[tuple[str, int], int]] | None = None
+            group = location.is_lake if share is None else share
+            _take_partitions(consumer, topic, positions, group)
+            in_flight: tuple[Future[BatchResult], list, Consumed] | None = None
             # Two stages: batch N is written (DuckDB releases the GIL) while batch N+1 is polled.
             while max_messages is None or polled < max_messages:
-                records, offsets = _poll_batch(consumer, partitions, batch_size, idle_ms)
+                if in_flight is None:
+                    positions.settle(connection)  # seeks only while no write is in flight
+                records, offsets = _poll_batch(consumer, positions, batch_size, idle_ms)
                 if in_flight is not None:
-                    finish(*in_flight)
+                    if not finish(*in_flight):
+                        records = []  # polled from where the stale batch ended
                     in_flight = None
+                if positions.pending:  # a rebalance or a stale batch: the polled records are
+                    positions.restart()  # dropped, so every partition is sought again
+                    continue
+                revoked = group and not consumer.assignment()
+                if not records and revoked and _await_assignment(consumer):
+                    continue  # revoked in a rebalance: this drain waited for a new share
                 if not records:
                     break
                 polled += len(records)
                 payloads = [record.value for record in records]
-                written = writer.submit(write, connection, payloads, offsets)
-                in_flight = (written, records, offsets)
+                consumed = positions.consumed(offsets)
+                in_flight = (
+                    writer.submit(write, connection, payloads, consumed),
+                    records,
+                    consumed,
+                )
             if in_flight is not None:
                 finish(*in_flight)
             if result.offsets:  # the last position, surely in Kafka before the drain ends
                 _commit_for_monitoring(
                     consumer, {(topic, p): o for p, o in result.offsets.items()}, wait=True
                 )
-            if not partitions:
+            if not consumer.assignment():
                 log.warning("topic has no partitions yet", topic=topic)
     finally:
         consumer.close()
@@ -141,11 +179,37 @@ def drain(
     return result
 
 
+def _take_partitions(
+    consumer: KafkaConsumer, topic: str, positions: DrainPositions, group: bool
+) -> None:
+    """Every partition of `topic` (the file's one drain), or the group's share (a lake's)."""
+    if not group:
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        positions.take(partitions)
+        return
+    consumer.subscribe([topic], listener=positions)
+    if not _await_assignment(consumer):
+        log.info("no partition assigned by the group; nothing to drain", topic=topic)
+
+
+def _await_assignment(consumer: KafkaConsumer) -> bool:
+    """Poll until the group assigns this drain partitions (they stay paused until sought),
+    for up to JOIN_SECONDS; whether it has some."""
+    deadline = time.monotonic() + JOIN_SECONDS
+    while not consumer.assignment() and time.monotonic() < deadline:
+        consumer.poll(timeout_ms=200)
+    return bool(consumer.assignment())
+
+
 def _poll_batch(
-    consumer: KafkaConsumer, partitions: list[TopicPartition], batch_size: int, idle_ms: int
+    consumer: KafkaConsumer, positions: DrainPositions, batch_size: int, idle_ms: int
 ) -> tuple[list, dict[tuple[str, int], int]]:
     """Up to `batch_size` records and, per (topic, partition), the offset after the last one;
     fewer once caught up or when nothing comes for `idle_ms`."""
+    partitions = positions.active()
     records: list = []
     offsets: dict[tuple[str, int], int] = {}
     deadline = time.monotonic() + idle_ms / 1000

@@ -7,11 +7,12 @@ import re
 from collections.abc import MutableMapping
 
 CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^@/\s]+@")
+DSN_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?:'[^']*'|[^\s']+)")  # libpq key=value
 
 
 def hide_credentials(text: str) -> str:
-    """`text` with the password of every URI in it replaced by ***."""
-    return CREDENTIALS.sub(r"\g<head>:***@", text)
+    """`text` with the password of every URI and libpq DSN in it replaced by ***."""
+    return DSN_PASSWORD.sub(r"\g<head>***", CREDENTIALS.sub(r"\g<head>:***@", text))
 
 
 def redact_event(_logger: object, _method: str, event: MutableMapping) -> MutableMapping:

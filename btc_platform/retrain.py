@@ -12,7 +12,7 @@ from btc_platform.logs import get_logger
 from btc_platform.pair_horizon import PairHorizon
 from btc_platform.settings import Settings
 from btc_platform.store.feature_store import refresh_features
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
 from btc_platform.store.training_snapshot import load_training_set
 from btc_platform.tracking.candidate import Candidate
 from btc_platform.tracking.champion_gate import run_gate

@@ -18,6 +18,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from btc_platform.pair_horizon import PairHorizon, pair_horizons
+from btc_platform.redaction import hide_credentials
+from btc_platform.store.store_location import StoreLocation
 
 PAIR_PATTERN = re.compile(r"^[A-Z0-9]{2,10}/[A-Z0-9]{2,10}$")
 ENV_PREFIX = "BTC_"
@@ -37,6 +39,8 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=1, ge=1, le=64)
     duckdb_path: Path | None = None
+    store_url: str | None = None  # unset: the DuckDB file; else a DuckLake (store_location)
+    store_data_path: str | None = None  # the DuckLake's Parquet folder or s3:// prefix
     pairs: Annotated[list[str], NoDecode] = ["BTC/USD"]
     kraken_ws_url: str = "wss://ws.kraken.com/v2"
     kraken_rest_url: str = "https://api.kraken.com"
@@ -161,6 +165,21 @@ class Settings(BaseSettings):
             raise ValueError("must be one of auto, console, json")
         return value
 
+    @field_validator("store_url")
+    @classmethod
+    def _check_store_url(cls, value: str | None) -> str | None:
+        StoreLocation.of(value, Path(), "data")  # the URL's form; its data path: below
+        return value
+
+    @field_validator("store_data_path")
+    @classmethod
+    def _check_store_data_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("store_url") and not value:
+            raise ValueError(
+                "a DuckLake store (BTC_STORE_URL) needs its Parquet folder or s3:// prefix"
+            )
+        return value
+
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         if self.duckdb_path is None:
@@ -197,9 +216,15 @@ class Settings(BaseSettings):
         return target.model_name(self.model_name)
 
     @property
-    def offline_store(self) -> Path:
+    def offline_store_file(self) -> Path:
+        """The DuckDB file (the store unless BTC_STORE_URL names a DuckLake)."""
         assert self.duckdb_path is not None  # set by _derive_paths
         return self.duckdb_path
+
+    @property
+    def offline_store(self) -> StoreLocation:
+        assert self.duckdb_path is not None  # set by _derive_paths
+        return StoreLocation.of(self.store_url, self.duckdb_path, self.store_data_path)
 
 
 def _env_name(field: str) -> str:
@@ -215,6 +240,6 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for item in error.errors():
             field = str(item["loc"][0]) if item["loc"] else "settings"
-            shown = "<hidden>" if field in SECRETS else repr(item.get("input"))
+            shown = "<hidden>" if field in SECRETS else hide_credentials(repr(item.get("input")))
             problems.append(f"{_env_name(field)}={shown}: {item['msg']}")
         raise SettingsError("invalid setting " + "; ".join(problems)) from None

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from btc_platform.candles import CANDLE_COLUMNS
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
+from btc_platform.store.store_location import StoreLocation
+from btc_platform.store.upsert import upsert
 
 
 def market_candles(
@@ -52,7 +54,7 @@ def market_candles(
     ).reindex(columns=CANDLE_COLUMNS)
 
 
-def store_candles(path: Path, candles: pd.DataFrame) -> None:
+def store_candles(path: StoreLocation | Path, candles: pd.DataFrame) -> None:
     with open_store(path) as connection:
         connection.register("new_candles", candles)
-        connection.execute("INSERT OR REPLACE INTO candles SELECT * FROM new_candles")
+        upsert(connection, "candles", "SELECT * FROM new_candles")

@@ -6,6 +6,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -15,7 +16,13 @@ from btc_platform.broker.embedded import EmbeddedBroker
 from btc_platform.broker.topics import Topics, ensure_topics
 from btc_platform.logs import configure_logging
 from btc_platform.settings import Settings, load_settings
+from btc_platform.store.offline_store import Consumed, write_batch
+from btc_platform.store.store_connection import open_store
+from btc_platform.store.store_location import StoreLocation
 from btc_platform.tracking.mlflow_setup import use_tracking
+from btc_platform.trades import Trade
+from btc_platform_tests.postgres_server import create_database, postgres_bin, postgres_server
+from btc_platform_tests.serving_helpers import market
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -68,6 +75,61 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
     embedded.start()
     yield embedded
     embedded.stop()
+
+
+# Holds a write transaction open on the lake (argv: URL, data path) until killed.
+HOLD_LAKE_WRITE = (
+    "import sys, time; from btc_platform.store.store_connection import open_store; "
+    "from btc_platform.store.store_location import StoreLocation; "
+    "cm = open_store(StoreLocation(lake=sys.argv[1], data_path=sys.argv[2])); c = cm.__enter__(); "
+    "c.execute('BEGIN'); c.execute(\"DELETE FROM trades WHERE pair = 'BTC/USD'\"); "
+    "print('writing', flush=True); time.sleep(600)"
+)
+SEEDED_START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def seed_store(location: StoreLocation) -> list[Trade]:
+    """Ten minutes of the seeded market written as one drained batch (partition 0 of `trades`
+    read up to offset 42); returns the trades."""
+    trades = market(SEEDED_START, SEEDED_START + timedelta(minutes=10))
+    consumed = Consumed(since={("trades", 0): 0}, next={("trades", 0): 42})
+    with open_store(location) as connection:
+        write_batch(connection, [t.to_json() for t in trades], consumed, 60)
+    return trades
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL server for the session (its DSN)."""
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed: `make test-tools` installs it (apt-get)")
+    with postgres_server(free_port()) as dsn:
+        yield dsn
+
+
+def lake_location(request: pytest.FixtureRequest, tmp_path: Path, catalog: str) -> StoreLocation:
+    """A fresh DuckLake: a SQLite catalog file or a new Postgres database, local data."""
+    if catalog == "sqlite":
+        url = f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
+    else:
+        dsn = create_database(request.getfixturevalue("postgres"), f"lake_{uuid.uuid4().hex[:8]}")
+        url = f"ducklake:postgres:{dsn}"
+    return StoreLocation(lake=url, data_path=str(tmp_path / "lake" / "data"))
+
+
+@pytest.fixture(params=["file", "sqlite", "postgres"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocation:
+    """The offline store on each backend: the DuckDB file, DuckLake on SQLite, on Postgres."""
+    if request.param == "file":
+        return StoreLocation(file=tmp_path / "offline.duckdb")
+    return lake_location(request, tmp_path, request.param)
+
+
+def store_env(location: StoreLocation) -> dict[str, str]:
+    """The environment that points the CLI and the services at `location`."""
+    if location.file is not None:
+        return {"BTC_DUCKDB_PATH": str(location.file)}
+    return {"BTC_STORE_URL": str(location.lake), "BTC_STORE_DATA_PATH": str(location.data_path)}
 
 
 @pytest.fixture

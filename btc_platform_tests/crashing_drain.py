@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import btc_platform.drain as drain_module
+from btc_platform.store.store_location import StoreLocation
 
 
 def die() -> None:
@@ -40,8 +41,16 @@ class Doomed:
         return getattr(self._connection, name)
 
 
+# Each topic's drains form their own consumer group: a test's killed members never delay the
+# next test's group.
 def doomed_drain(
-    bootstrap: str, store: Path, topic: str, stage: str, batch: int, call: int, batch_size: int
+    bootstrap: str,
+    store: StoreLocation | Path,
+    topic: str,
+    stage: str,
+    batch: int,
+    call: int,
+    batch_size: int,
 ) -> None:
     real_write = drain_module.write_batch
     writes = 0
@@ -57,11 +66,19 @@ def doomed_drain(
         return real_write(Doomed(connection, stage, call), *args, **kwargs)
 
     drain_module.write_batch = write_batch
-    drain_module.drain(bootstrap, store, topic, 60, batch_size=batch_size, idle_ms=500)
+    drain_module.drain(
+        bootstrap, store, topic, 60, batch_size=batch_size, idle_ms=500, group_id=f"drain-{topic}"
+    )
 
 
 def crash_drain(
-    bootstrap: str, store: Path, topic: str, stage: str, batch: int, call: int, batch_size: int
+    bootstrap: str,
+    store: StoreLocation | Path,
+    topic: str,
+    stage: str,
+    batch: int,
+    call: int,
+    batch_size: int,
 ) -> int:
     """The exit code of a drain that dies (-9) at the chosen point, or 0 if it finished
     first (the point was past its last write)."""

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from btc_platform.defs.definitions import build_definitions
 from btc_platform.features.compute import FEATURES, compute_features
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
 from btc_platform.training.backtest import BacktestSpec, run_backtest
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.search_space import SearchSpace

@@ -14,17 +14,28 @@ import yaml
 from click.testing import CliRunner
 
 from btc_platform.cli import cli
+from btc_platform.store.store_location import StoreLocation
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM_SERVICES = {  # run from the platform's own image
     "mlflow",
     "topics",
     "ingest",
+    "drain",
     "dagster-webserver",
     "dagster-daemon",
     "predictor",
 }
-SERVICES = {"redpanda", "redpanda-console", "postgres", "prometheus", "grafana", *PLATFORM_SERVICES}
+SERVICES = {
+    "redpanda",
+    "redpanda-console",
+    "postgres",
+    "minio",
+    "lake-bucket",
+    "prometheus",
+    "grafana",
+    *PLATFORM_SERVICES,
+}
 EXPORTERS = ("btc_platform/serving/service_metrics.py", "btc_platform/ingest/ingest_metrics.py")
 
 
@@ -53,7 +64,7 @@ def test_the_compose_file_names_every_service_and_only_declared_volumes(compose)
 
 def test_the_platform_commands_in_the_compose_file_exist(compose):
     runner = CliRunner()
-    for name in ("topics", "ingest"):
+    for name in ("topics", "ingest", "drain"):
         command = compose["services"][name]["command"]
         assert command[0] == "btc-platform"
         answer = runner.invoke(cli, [*command[1:], "--help"])
@@ -71,7 +82,9 @@ def test_the_dockerfile_copies_files_that_exist_and_the_env_example_holds_the_se
     assert "POSTGRES_PASSWORD=" in example and "BTC_PAIRS=" in example
     instance = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
     assert instance["storage"]["postgres"]["postgres_db"]["db_name"] == "dagster"
-    assert instance["concurrency"]["pools"]["default_limit"] == 1
+    assert instance["concurrency"]["pools"]["default_limit"] > 1  # a DuckLake: several writers
+    embedded = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    assert embedded["concurrency"]["pools"]["default_limit"] == 1  # the DuckDB file: one
 
 
 def test_prometheus_scrapes_both_exporters_and_grafana_queries_only_what_they_export(compose):
@@ -131,6 +144,19 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
     predictor = rendered["services"]["predictor"]["environment"]
     assert predictor["BTC_API_TOKEN"] == "change-me-to-a-long-random-token"
     assert predictor["BTC_KAFKA_BOOTSTRAP"] == "redpanda:9092"  # the shared settings stay
+    drain = rendered["services"]["drain"]
+    assert drain["deploy"]["replicas"] == 2
+    store = StoreLocation.of(
+        drain["environment"]["BTC_STORE_URL"],
+        Path("unused"),
+        drain["environment"]["BTC_STORE_DATA_PATH"],
+    )
+    assert (store.catalog, store.data_path) == ("postgres", "s3://btc-lake/store/")
+    assert "dbname=ducklake" in str(store.lake) and "password=change-me" in str(store.lake)
+    assert drain["environment"]["AWS_ENDPOINT_URL"] == "http://minio:9000"
+    assert (
+        "mc mb --ignore-existing lake/btc-lake" in rendered["services"]["lake-bucket"]["command"][0]
+    )
 
     without_token = (tmp_path / ".env").read_text().replace("BTC_API_TOKEN=", "# BTC_API_TOKEN=")
     (tmp_path / ".env").write_text(without_token)

@@ -7,7 +7,6 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -18,6 +17,7 @@ from btc_platform.candles import candles_from_trades
 from btc_platform.drain import GROUP_ID, drain
 from btc_platform.ingest.csv_replay import replay_csv
 from btc_platform.ingest.synthetic import synthetic_trades
+from btc_platform.store.store_connection import open_store
 from btc_platform_tests.conftest import crash_broker, own_embedded_broker, shared_file
 from btc_platform_tests.crashing_drain import crash_drain
 from btc_platform_tests.ingest_helpers import publish
@@ -26,7 +26,7 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def query(store, sql: str) -> pd.DataFrame:
-    with duckdb.connect(str(store), read_only=True) as connection:
+    with open_store(store, read_only=True) as connection:
         return connection.execute(sql).df()
 
 
@@ -61,10 +61,10 @@ def publish_trades(trades, bootstrap, topics, tmp_path) -> None:
     assert publisher.close() == 0
 
 
-def test_drain_is_consistent_idempotent_and_resumable(broker, topics, tmp_path) -> None:
+def test_drain_is_consistent_idempotent_and_resumable(broker, topics, tmp_path, any_store) -> None:
     trades = messy_trades()
     publish_trades(trades, broker.bootstrap, topics, tmp_path)
-    store = tmp_path / "offline.duckdb"
+    store = any_store  # the DuckDB file, a DuckLake on SQLite, on Postgres
 
     first = drain(broker.bootstrap, store, topics.trades, 60, batch_size=257, max_messages=1_000)
     assert first.messages in range(1_000, 1_257)

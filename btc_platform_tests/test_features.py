@@ -18,7 +18,7 @@ from btc_platform.features.order_flow import ORDER_FLOW_COLUMNS
 from btc_platform.features.segments import OUTAGE_WINDOWS
 from btc_platform.features.volatility import exp_window_mean
 from btc_platform.store.feature_store import read_features, refresh_features
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
 from btc_platform_tests.candle_factory import market_candles, store_candles
 
 WARMUP = FEATURES.warmup_candles

@@ -13,8 +13,8 @@ import pytest
 from kafka import KafkaProducer
 
 from btc_platform.drain import drain
-from btc_platform.store.offline_store import open_store
 from btc_platform.store.prediction_store import write_predictions
+from btc_platform.store.store_connection import open_store
 from btc_platform.training.live_accuracy import live_metrics, outcomes
 from btc_platform.training.metrics import pinball_loss
 

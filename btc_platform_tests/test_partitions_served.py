@@ -17,7 +17,7 @@ from btc_platform.retrain import train_candidate
 from btc_platform.serving.runtime import HISTORY
 from btc_platform.settings import load_settings
 from btc_platform.store.feature_store import refresh_features
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
 from btc_platform.store.training_snapshot import load_training_set
 from btc_platform.tracking.mlflow_setup import ModelStore
 from btc_platform.tracking.registry import Registry

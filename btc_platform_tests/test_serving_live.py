@@ -23,7 +23,7 @@ from btc_platform.serving.runtime import HISTORY, REPLAYED, LiveRuntime, NotServ
 from btc_platform.serving.trade_follower import decode
 from btc_platform.settings import load_settings
 from btc_platform.store.feature_store import read_features, refresh_features
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.dataset import build_training_set
 from btc_platform.training.search_space import SearchSpace

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from btc_platform.settings import SettingsError, load_settings
+from btc_platform.store.store_location import StoreLocation
 
 
 def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -10,7 +11,7 @@ def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("BTC_DATA_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     settings = load_settings()
-    assert settings.offline_store == tmp_path / "state" / "offline.duckdb"
+    assert settings.offline_store_file == tmp_path / "state" / "offline.duckdb"
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}"
     assert settings.pairs == ["BTC/USD"]
     assert settings.kafka_bootstrap == "127.0.0.1:9092"
@@ -92,3 +93,26 @@ def test_dotenv_file_is_read_and_environment_wins(
 def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BTC_KAFKA_BOOTSTRAP", "kafka:9092")
     assert load_settings(kafka_bootstrap="127.0.0.1:19092").kafka_bootstrap == "127.0.0.1:19092"
+
+
+def test_a_store_url_makes_the_store_a_ducklake_and_bad_ones_are_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BTC_DATA_DIR", str(tmp_path))
+    assert load_settings().offline_store == StoreLocation(file=tmp_path / "offline.duckdb")
+    dsn = "ducklake:postgres:host=db dbname=lake password=s3cret"
+    monkeypatch.setenv("BTC_STORE_URL", dsn)
+    monkeypatch.setenv("BTC_STORE_DATA_PATH", "s3://bucket/store/")
+    lake = load_settings().offline_store
+    assert (lake.catalog, lake.lake, lake.data_path) == ("postgres", dsn, "s3://bucket/store/")
+    assert "s3cret" not in str(lake) and "password=***" in str(lake)
+    monkeypatch.setenv("BTC_STORE_URL", "ducklake:mysql:host=db password=s3cret")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith("invalid setting BTC_STORE_URL='ducklake:mysql:host=db")
+    assert "is not ducklake:sqlite:<catalog file> or ducklake:postgres:<dsn>" in str(error.value)
+    assert "s3cret" not in str(error.value)
+    monkeypatch.setenv("BTC_STORE_URL", "ducklake:sqlite:/tmp/catalog.sqlite")
+    monkeypatch.delenv("BTC_STORE_DATA_PATH")
+    with pytest.raises(SettingsError, match=r"BTC_STORE_DATA_PATH=None: .*needs its Parquet"):
+        load_settings()

@@ -6,28 +6,36 @@ import csv
 import io
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from btc_platform.cli import cli
-from btc_platform.store.offline_store import open_store, write_batch
-from btc_platform_tests.conftest import HOLD_WRITE_LOCK
-from btc_platform_tests.serving_helpers import market
+from btc_platform.store.store_location import StoreLocation
+from btc_platform_tests.conftest import (
+    HOLD_LAKE_WRITE,
+    HOLD_WRITE_LOCK,
+    SEEDED_START,
+    lake_location,
+    seed_store,
+    store_env,
+)
 
-START = datetime(2026, 3, 1, tzinfo=UTC)
+
+def seeded(location: StoreLocation, monkeypatch) -> list:
+    """Ten minutes of the seeded market in the store, as a drain leaves it; the CLI's
+    environment points at the store."""
+    for name, value in store_env(location).items():
+        monkeypatch.setenv(name, value)
+    return seed_store(location)
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    """A store holding ten minutes of the seeded market, as a drain leaves it."""
+def store(any_store, tmp_path, monkeypatch):
+    """The seeded store on each backend."""
     monkeypatch.setenv("BTC_DATA_DIR", str(tmp_path))
-    trades = market(START, START + timedelta(minutes=10))
-    path = tmp_path / "offline.duckdb"
-    with open_store(path) as connection:
-        write_batch(connection, [t.to_json() for t in trades], {("trades", 0): 42}, 60)
-    return path, trades
+    return any_store, seeded(any_store, monkeypatch)
 
 
 def run(*args: str):
@@ -50,7 +58,7 @@ def test_rows_come_out_as_csv_with_a_header(store) -> None:
     candles = run(
         "SELECT window_start, trade_count FROM candles WHERE final ORDER BY window_start LIMIT 2"
     )
-    first_minute = sum(1 for t in trades if t.ts < START + timedelta(minutes=1))
+    first_minute = sum(1 for t in trades if t.ts < SEEDED_START + timedelta(minutes=1))
     assert rows(candles)[0] == {
         "window_start": "2026-03-01 00:00:00",
         "trade_count": str(first_minute),
@@ -80,14 +88,17 @@ def test_a_bad_query_and_a_missing_store_say_what_is_wrong(store, tmp_path, monk
     unknown = run("SELECT * FROM trade")
     assert unknown.exit_code == 1 and "Table with name trade does not exist" in unknown.output
     monkeypatch.setenv("BTC_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.delenv("BTC_DUCKDB_PATH", raising=False)
+    monkeypatch.delenv("BTC_STORE_URL", raising=False)
     missing = run("SELECT 1")
     assert missing.exit_code == 1
     nowhere = tmp_path / "empty" / "offline.duckdb"
     assert missing.output == f"Error: no offline store at {nowhere} (nothing drained yet?)\n"
 
 
-def test_a_query_waits_for_a_drain_that_holds_the_store_or_says_so(store) -> None:
-    path, trades = store
+def test_a_query_waits_for_a_drain_that_holds_the_store_or_says_so(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "offline.duckdb"
+    trades = seeded(StoreLocation(file=path), monkeypatch)
     writer = subprocess.Popen(
         [sys.executable, "-c", HOLD_WRITE_LOCK, str(path)], stdout=subprocess.PIPE, text=True
     )
@@ -102,6 +113,24 @@ def test_a_query_waits_for_a_drain_that_holds_the_store_or_says_so(store) -> Non
         waited = run("--wait", "60", "SELECT count(*) AS n FROM trades")  # the lock goes at 4 s
         assert waited.exit_code == 0, waited.output
         assert rows(waited) == [{"n": str(len(trades))}]
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_query_on_a_lake_reads_its_snapshot_while_a_writer_writes(tmp_path, monkeypatch, request):
+    lake = lake_location(request, tmp_path, "sqlite")
+    trades = seeded(lake, monkeypatch)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LAKE_WRITE, str(lake.lake), str(lake.data_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        done = run("--wait", "0", "SELECT count(*) AS n FROM trades")
+        assert done.exit_code == 0, done.output
+        assert rows(done) == [{"n": str(len(trades))}]  # the committed snapshot, no waiting
     finally:
         writer.kill()
         writer.wait()

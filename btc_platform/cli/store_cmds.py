@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ from btc_platform.drain import drain as drain_topic
 from btc_platform.intervals import parse_interval
 from btc_platform.settings import PAIR_PATTERN, Settings
 from btc_platform.store.candle_import import import_candles as load_candles
-from btc_platform.store.offline_store import open_store
+from btc_platform.store.store_connection import open_store
 
 
 @click.command()
@@ -25,28 +26,38 @@ from btc_platform.store.offline_store import open_store
     help="Messages per DuckDB transaction.",
 )
 @click.option("--max-messages", type=click.IntRange(min=1), help="Stop after about this many.")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Keep draining: once caught up, drain again every BTC_DRAIN_SENSOR_SECONDS until "
+    "stopped (a drain worker; on a DuckLake several share the topic's partitions).",
+)
 @click.pass_obj
-def drain(settings: Settings, batch_size: int, max_messages: int | None) -> None:
-    """Drain Kafka `trades` into DuckDB until caught up, then exit.
+def drain(settings: Settings, batch_size: int, max_messages: int | None, follow: bool) -> None:
+    """Drain Kafka `trades` into the offline store until caught up, then exit.
 
-    The same code the Dagster drain job runs: trades upserted by (pair, trade_id), their
+    The same code the Dagster drain job runs: trades inserted once by (pair, trade_id), their
     candles recomputed, and the consumed offsets stored in the same transaction.
     """
-    try:
-        result = drain_topic(
-            settings.kafka_bootstrap,
-            settings.offline_store,
-            Topics().trades,
-            settings.candle_seconds,
-            batch_size=batch_size,
-            max_messages=max_messages,
+    while True:
+        try:
+            result = drain_topic(
+                settings.kafka_bootstrap,
+                settings.offline_store,
+                Topics().trades,
+                settings.candle_seconds,
+                batch_size=batch_size,
+                max_messages=max_messages,
+            )
+        except (KafkaError, duckdb.Error) as error:
+            raise click.ClickException(f"{type(error).__name__}: {error}") from None
+        click.echo(
+            f"drained {result.messages} messages: {result.trades_added} new trades, "
+            f"{result.candles_written} candles written, {result.invalid} invalid"
         )
-    except (KafkaError, duckdb.Error) as error:
-        raise click.ClickException(f"{type(error).__name__}: {error}") from None
-    click.echo(
-        f"drained {result.messages} messages: {result.trades_added} new trades, "
-        f"{result.candles_written} candles written, {result.invalid} invalid"
-    )
+        if not follow:
+            return
+        time.sleep(settings.drain_sensor_seconds)
 
 
 @click.command("import-candles")

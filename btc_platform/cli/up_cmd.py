@@ -33,7 +33,7 @@ def child_env(settings: Settings, bootstrap: str, root: Path) -> dict[str, str]:
     env.update(
         BTC_DATA_DIR=str(settings.data_dir.resolve()),
         BTC_KAFKA_BOOTSTRAP=bootstrap,
-        BTC_DUCKDB_PATH=str(settings.offline_store.resolve()),
+        BTC_DUCKDB_PATH=str(settings.offline_store_file.resolve()),
         MLFLOW_TRACKING_URI=str(settings.mlflow_tracking_uri),
         DAGSTER_HOME=str(dagster_home(settings, root)),
     )

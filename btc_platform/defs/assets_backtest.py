@@ -7,7 +7,6 @@ part (retrains, forecasts, the MLflow summary run) runs outside it, so drains go
 """
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -54,7 +53,7 @@ def backtest_asset(partitions: dg.PartitionsDefinition, default_trials: int) -> 
             config=TrainingConfig(trials=config.trials),
             tolerance=mlflow_store.promotion_tolerance,
         )
-        return spec, load_history(Path(offline_store.path), spec.pair, spec.interval_seconds)
+        return spec, load_history(offline_store.location, spec.pair, spec.interval_seconds)
 
     @dg.op
     def backtest_forecasts(mlflow_store: MlflowResource, history: tuple) -> tuple:

@@ -8,6 +8,7 @@ from btc_platform.candles import resample_candles
 from btc_platform.defs.metadata import candle_metadata
 from btc_platform.defs.resources import DUCKDB_POOL, OfflineStoreResource
 from btc_platform.store.offline_store import scalar
+from btc_platform.store.upsert import upsert
 
 COARSE_INTERVALS = {"candles_5m": 300, "candles_15m": 900, "candles_1h": 3_600}
 
@@ -35,7 +36,7 @@ def coarse_candles(name: str, seconds: int) -> dg.AssetsDefinition:
             ).df()
             coarse = resample_candles(source, seconds)
             connection.register("coarse", coarse)
-            connection.execute("INSERT OR REPLACE INTO candles SELECT * FROM coarse")
+            upsert(connection, "candles", "SELECT * FROM coarse")
             connection.unregister("coarse")
             metadata = candle_metadata(connection, seconds)
         return dg.MaterializeResult(metadata={"candles_written": len(coarse), **metadata})

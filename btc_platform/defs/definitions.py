@@ -57,7 +57,9 @@ def build_definitions(settings: Settings, topics: Topics | None = None) -> dg.De
                 predictions_topic=(topics or Topics()).predictions,
             ),
             "offline_store": OfflineStoreResource(
-                path=str(settings.offline_store.resolve()),
+                path=str(settings.offline_store_file.resolve()),
+                url=settings.store_url or "",
+                data_path=settings.store_data_path or "",
                 candle_seconds=settings.candle_seconds,
                 freshness_seconds=settings.candle_freshness_seconds,
             ),

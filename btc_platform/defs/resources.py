@@ -13,8 +13,9 @@ from kafka import KafkaConsumer
 
 from btc_platform.drain import GROUP_ID, DrainResult, drain, drain_positions
 from btc_platform.pair_horizon import PairHorizon
-from btc_platform.store.offline_store import open_store
 from btc_platform.store.prediction_store import write_predictions
+from btc_platform.store.store_connection import open_store
+from btc_platform.store.store_location import StoreLocation
 from btc_platform.tracking.mlflow_setup import ModelStore
 
 if TYPE_CHECKING:
@@ -46,19 +47,25 @@ class KafkaResource(dg.ConfigurableResource):
 
 
 class OfflineStoreResource(dg.ConfigurableResource):
-    path: str
+    path: str  # the DuckDB file, unless `url` names a DuckLake (see store_location)
+    url: str = ""
+    data_path: str = ""
     candle_seconds: int = 60
     freshness_seconds: int = 600
 
+    @property
+    def location(self) -> StoreLocation:
+        return StoreLocation.of(self.url, Path(self.path), self.data_path)
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with open_store(Path(self.path), read_only=read_only) as connection:
+        with open_store(self.location, read_only=read_only) as connection:
             yield connection
 
     def drain(self, kafka: KafkaResource, batch_size: int, max_messages: int) -> DrainResult:
         return drain(
             kafka.bootstrap,
-            Path(self.path),
+            self.location,
             kafka.trades_topic,
             self.candle_seconds,
             batch_size=batch_size,
@@ -69,7 +76,7 @@ class OfflineStoreResource(dg.ConfigurableResource):
         """The service's answers from Kafka `predictions` into the `predictions` table."""
         return drain(
             kafka.bootstrap,
-            Path(self.path),
+            self.location,
             kafka.predictions_topic,
             self.candle_seconds,
             write=write_predictions,

@@ -3,7 +3,8 @@ and the Kafka offsets they reflect, read in one read-only snapshot (never a writ
 
 The drain wrote all three in one transaction, so following Kafka from these offsets
 skips nothing and counts nothing twice. While a writer holds the file, DuckDB refuses
-readers: the read is retried until it gets through.
+readers: the read is retried until it gets through. A DuckLake is read at its latest
+snapshot while drains write.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pandas as pd
 
 from btc_platform.logs import get_logger
 from btc_platform.serving.live_candles import LIVE_CANDLE_COLUMNS, TRADE_COLUMNS
-from btc_platform.store.offline_store import read_when_free
+from btc_platform.store.store_connection import read_when_free
+from btc_platform.store.store_location import StoreLocation, as_location
 
 log = get_logger(__name__)
 
@@ -55,14 +57,16 @@ def _read(
         ).df()
     offsets = dict(
         connection.execute(
-            "SELECT partition, next_offset FROM kafka_offsets WHERE topic = ?", [topic]
+            "SELECT partition, max(next_offset) FROM kafka_offsets WHERE topic = ?"
+            " GROUP BY partition",
+            [topic],
         ).fetchall()
     )
     return WarmStart(final, open_trades, offsets)
 
 
 def read_warm_start(
-    path: Path,
+    store: StoreLocation | Path,
     topic: str,
     pairs: list[str],
     interval_seconds: int,
@@ -71,11 +75,12 @@ def read_warm_start(
 ) -> WarmStart:
     """The snapshot; an empty one when there is no store yet (Kafka is then read from its
     beginning)."""
-    if not path.exists():
-        log.info("no offline store yet; following Kafka from the beginning", path=str(path))
+    location = as_location(store)
+    if not location.exists():
+        log.info("no offline store yet; following Kafka from the beginning", store=str(location))
         return WarmStart()
     try:
-        with read_when_free(path, lambda _waited: stopped()) as connection:
+        with read_when_free(location, lambda _waited: stopped()) as connection:
             return _read(connection, topic, pairs, interval_seconds, history)
     except duckdb.CatalogException:  # a store without the tables yet
         return WarmStart()

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from btc_platform.candles import CANDLE_COLUMNS
+from btc_platform.store.upsert import upsert
 
 OHLCV = ["timestamp", "open", "high", "low", "close", "volume"]
 
@@ -75,6 +76,6 @@ def import_candles(
     """Upsert the file's candles by (pair, interval, window_start): re-imports are no-ops."""
     candles, rejected = read_ohlcvt(path, pair, interval_seconds)
     connection.register("imported_candles", candles)
-    connection.execute("INSERT OR REPLACE INTO candles SELECT * FROM imported_candles")
+    upsert(connection, "candles", "SELECT * FROM imported_candles")
     connection.unregister("imported_candles")
     return ImportResult(len(candles) + len(rejected), len(candles), rejected)

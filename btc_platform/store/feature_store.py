@@ -17,8 +17,11 @@ import pandas as pd
 from btc_platform.features.compute import FEATURES, compute_features
 from btc_platform.features.feature_set import FeatureSet
 from btc_platform.store.offline_store import scalar
+from btc_platform.store.schema import create_tables
+from btc_platform.store.upsert import upsert
 
 KEY_COLUMNS = ["pair", "interval_seconds", "window_start", "feature_set"]
+FEATURE_KEYS = KEY_COLUMNS[:3]  # one row per window: its feature set is a column
 EPOCH = datetime(1970, 1, 1)
 
 
@@ -35,11 +38,13 @@ def ensure_feature_table(connection: duckdb.DuckDBPyConnection) -> None:
     if existing and existing != [*KEY_COLUMNS, *FEATURES.columns]:
         connection.execute("DROP TABLE features")
     columns = ", ".join(f"{name} DOUBLE" for name in FEATURES.columns)
-    connection.execute(
+    create_tables(
+        connection,
         f"""CREATE TABLE IF NOT EXISTS features (
             pair VARCHAR NOT NULL, interval_seconds INTEGER NOT NULL,
             window_start TIMESTAMP NOT NULL, feature_set VARCHAR NOT NULL, {columns},
-            PRIMARY KEY (pair, interval_seconds, window_start))"""
+            PRIMARY KEY (pair, interval_seconds, window_start)
+);""",
     )
     connection.execute("DELETE FROM features WHERE feature_set <> ?", [FEATURES.key])
 
@@ -81,7 +86,7 @@ def refresh_features(
     fresh.insert(3, "feature_set", FEATURES.key)
     connection.register("fresh_features", fresh)
     try:
-        connection.execute("INSERT OR REPLACE INTO features SELECT * FROM fresh_features")
+        upsert(connection, "features", "SELECT * FROM fresh_features", keys=FEATURE_KEYS)
     finally:
         connection.unregister("fresh_features")
     return len(fresh)

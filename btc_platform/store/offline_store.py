@@ -1,30 +1,49 @@
-"""Writes a drained batch into DuckDB in one transaction: trades, their candles, offsets.
+"""Writes a drained batch into the store in one transaction: trades, their candles, offsets.
 
 Trades are inserted once per (pair, trade_id); the candles of every window a batch touches
 (from the pair's last candle on, so empty windows in between become explicit) are
 recomputed from the stored trades with the one candle module and replaced; the Kafka
 offsets the batch consumed are written in the same transaction. A crash before COMMIT
 leaves nothing; after it, the offsets say the batch is done: nothing lost, nothing doubled.
+
+Several drains may write one DuckLake at once. Each batch says from which stored offset of
+each partition it continues (`Consumed.since`); a batch whose partitions another writer has
+moved on is refused whole (`StaleBatch`). Two batches committing at once both update
+`kafka_offsets`, so DuckLake lets only one commit and the other is retried from the start:
+batches apply one after the other, and each sees the trades and offsets of those before it.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from btc_platform.candles import CANDLE_TRADE_COLUMNS, candle_sql
-from btc_platform.logs import get_logger
-from btc_platform.store.schema import ensure_schema
 from btc_platform.store.trade_decoding import BATCH_TABLE, decode_batch
+from btc_platform.store.transactions import in_transaction
+from btc_platform.store.upsert import insert_missing, upsert
 
-log = get_logger(__name__)
-RETRY_SECONDS = 0.5
+TopicPartitionKey = tuple[str, int]
+DUPLICATE_SLACK = "INTERVAL 1 DAY"  # a replayed trade's time differs by far less than this
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """The Kafka records a batch holds, per (topic, partition): from the stored offset the
+    batch continues (`since`) to the offset after its last record (`next`)."""
+
+    since: dict[TopicPartitionKey, int]
+    next: dict[TopicPartitionKey, int]
+
+
+class StaleBatch(Exception):
+    """Another writer stored offsets of the batch's partitions first; nothing was written."""
+
+    def __init__(self, stored: dict[TopicPartitionKey, int]) -> None:
+        super().__init__(f"partitions moved on by another writer: {stored}")
+        self.stored = stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,87 +54,89 @@ class BatchResult:
     rejected: list[tuple[int, str]]  # (index in the batch, why it is not a valid trade)
 
 
-@contextmanager
-def open_store(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the store file (created with its schema unless read-only)."""
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path), read_only=read_only)
-    try:
-        if not read_only:
-            ensure_schema(connection)
-        yield connection
-    finally:
-        connection.close()
-
-
-@contextmanager
-def read_when_free(
-    path: Path, give_up: Callable[[float], bool]
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the store file once no writer holds it (DuckDB refuses
-    readers while a drain writes); the lock error is raised when `give_up(seconds waited)`."""
-    waited = 0.0
-    while True:
-        try:
-            connection = duckdb.connect(str(path), read_only=True)
-            break
-        except duckdb.IOException as error:
-            if give_up(waited):
-                raise
-            if waited == 0:
-                log.info("offline store busy (a writer holds it); retrying", error=str(error))
-            time.sleep(RETRY_SECONDS)
-            waited += RETRY_SECONDS
-    try:
-        yield connection
-    finally:
-        connection.close()
-
-
 def stored_offsets(connection: duckdb.DuckDBPyConnection, topic: str) -> dict[int, int]:
     rows = connection.execute(
-        "SELECT partition, next_offset FROM kafka_offsets WHERE topic = ?", [topic]
+        "SELECT partition, max(next_offset) FROM kafka_offsets WHERE topic = ? GROUP BY ALL",
+        [topic],
     ).fetchall()
     return dict(rows)
+
+
+def seed_offsets(
+    connection: duckdb.DuckDBPyConnection, partitions: list[TopicPartitionKey]
+) -> None:
+    """An offset row (0: from the beginning) for each partition that has none, so that every
+    batch updates its partitions' rows: two writers of one partition then always conflict."""
+    source, params = _offset_rows(dict.fromkeys(partitions, 0))
+    in_transaction(connection, lambda: insert_missing(connection, "kafka_offsets", source, params))
+
+
+def _offset_rows(offsets: dict[TopicPartitionKey, int]) -> tuple[str, list]:
+    """A query of `kafka_offsets` rows, and its parameters."""
+    values = ", ".join("(?, ?::INTEGER, ?::BIGINT)" for _ in offsets)
+    params = [
+        value
+        for (topic, partition), offset in offsets.items()
+        for value in (topic, partition, offset)
+    ]
+    return f"SELECT * FROM (VALUES {values}) AS rows(topic, partition, next_offset)", params
 
 
 def write_batch(
     connection: duckdb.DuckDBPyConnection,
     payloads: list[bytes],
-    offsets: dict[tuple[str, int], int],
+    consumed: Consumed,
     interval_seconds: int,
 ) -> BatchResult:
     """A batch of `trades` messages + the offsets after them, atomically."""
-    connection.execute("BEGIN TRANSACTION")
-    try:
+
+    def work() -> BatchResult:
+        store_offsets(connection, consumed)
         rejected = decode_batch(connection, payloads)
-        added = scalar(
-            connection, f"INSERT INTO trades SELECT * FROM {BATCH_TABLE} ON CONFLICT DO NOTHING"
-        )  # the number of rows inserted
+        added = _insert_new_trades(connection)
         firsts = connection.execute(
             f"SELECT pair, min(ts) FROM {BATCH_TABLE} GROUP BY pair"
         ).fetchall()
         written = sum(
             _refresh_candles(connection, pair, first, interval_seconds) for pair, first in firsts
         )
-        store_offsets(connection, offsets)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return BatchResult(len(payloads) - len(rejected), int(added), written, rejected)
+        return BatchResult(len(payloads) - len(rejected), added, written, rejected)
+
+    return in_transaction(connection, work)
 
 
-def store_offsets(
-    connection: duckdb.DuckDBPyConnection, offsets: dict[tuple[str, int], int]
-) -> None:
-    """Where the next drain of each (topic, partition) starts; inside the batch's transaction."""
-    for (topic, partition), next_offset in offsets.items():
-        connection.execute(
-            "INSERT OR REPLACE INTO kafka_offsets VALUES (?, ?, ?)",
-            [topic, partition, next_offset],
-        )
+def _insert_new_trades(connection: duckdb.DuckDBPyConnection) -> int:
+    """The batch's trades whose (pair, trade_id) the store does not hold yet. The stored side
+    is read only around the batch's time range, so a lake reads few of its Parquet files."""
+    rows = connection.execute(
+        f"""INSERT INTO trades
+            SELECT batch.* FROM (SELECT DISTINCT ON (pair, trade_id) * FROM {BATCH_TABLE}) batch
+            ANTI JOIN (
+                SELECT pair, trade_id FROM trades
+                WHERE ts BETWEEN (SELECT min(ts) - {DUPLICATE_SLACK} FROM {BATCH_TABLE})
+                    AND (SELECT max(ts) + {DUPLICATE_SLACK} FROM {BATCH_TABLE})
+            ) stored USING (pair, trade_id)"""
+    ).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def store_offsets(connection: duckdb.DuckDBPyConnection, consumed: Consumed) -> None:
+    """Where the next drain of each (topic, partition) starts, inside the batch's transaction;
+    StaleBatch if another writer stored an offset the batch does not continue from."""
+    stored = {
+        (topic, partition): offset
+        for topic in {topic for topic, _ in consumed.next}
+        for partition, offset in stored_offsets(connection, topic).items()
+    }
+    moved = {
+        key: stored.get(key, 0)
+        for key, since in consumed.since.items()
+        if stored.get(key, 0) != since
+    }
+    if moved:
+        raise StaleBatch(moved)
+    if consumed.next:
+        upsert(connection, "kafka_offsets", *_offset_rows(consumed.next))
 
 
 def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
@@ -151,5 +172,4 @@ def _refresh_candles(
         interval_seconds=interval,
     )
     bounds = {"pair": pair, "grid_start": start, "grid_end": None, "previous_close": previous}
-    written = connection.execute(f"INSERT OR REPLACE INTO candles {query}", bounds).fetchall()
-    return int(written[0][0]) if written else 0
+    return upsert(connection, "candles", query, bounds)

@@ -1,4 +1,4 @@
-"""Writes drained `predictions` messages (the service's answers) into DuckDB, keyed by id,
+"""Writes drained `predictions` messages (the service's answers) into the store, keyed by id,
 with the consumed offsets in the same transaction (the drain's exactly-once effect)."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import duckdb
 import orjson
 
-from btc_platform.store.offline_store import BatchResult, scalar, store_offsets
+from btc_platform.store.offline_store import BatchResult, Consumed, store_offsets
+from btc_platform.store.transactions import in_transaction
+from btc_platform.store.upsert import insert_missing
 
 COLUMNS = [
     "id",
@@ -51,9 +53,7 @@ def _row(payload: bytes) -> tuple:
 
 
 def write_predictions(
-    connection: duckdb.DuckDBPyConnection,
-    payloads: list[bytes],
-    offsets: dict[tuple[str, int], int],
+    connection: duckdb.DuckDBPyConnection, payloads: list[bytes], consumed: Consumed
 ) -> BatchResult:
     rows, rejected = [], []
     for index, payload in enumerate(payloads):
@@ -61,20 +61,23 @@ def write_predictions(
             rows.append(_row(payload))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             rejected.append((index, f"not a prediction: {type(error).__name__}: {error}"))
-    connection.execute("BEGIN TRANSACTION")
-    try:
-        before = scalar(connection, "SELECT count(*) FROM predictions")
+
+    def work() -> BatchResult:
+        store_offsets(connection, consumed)
+        added = 0
         if rows:
             names = [*COLUMNS, *OPTIONAL, *OPTIONAL_TEXT, "origin"]
+            connection.execute(
+                "CREATE OR REPLACE TEMP TABLE new_predictions AS FROM predictions LIMIT 0"
+            )
             connection.executemany(
-                f"INSERT INTO predictions ({', '.join(names)})"
-                f" VALUES ({', '.join('?' * len(names))}) ON CONFLICT DO NOTHING",
+                f"INSERT INTO new_predictions ({', '.join(names)})"
+                f" VALUES ({', '.join('?' * len(names))})",
                 rows,
             )
-        added = scalar(connection, "SELECT count(*) FROM predictions") - before
-        store_offsets(connection, offsets)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return BatchResult(len(rows), int(added), 0, rejected)
+            added = insert_missing(
+                connection, "predictions", "SELECT DISTINCT ON (id) * FROM new_predictions"
+            )
+        return BatchResult(len(rows), added, 0, rejected)
+
+    return in_transaction(connection, work)

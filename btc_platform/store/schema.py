@@ -1,8 +1,17 @@
-"""Tables of the offline store; keys make every replay idempotent. Timestamps are UTC."""
+"""Tables of the offline store and their keys. Timestamps are UTC.
+
+Every write is an upsert or an insert of what is missing by these keys (`upsert`), so a
+replay is idempotent on both backends. The DuckDB file also enforces them as primary keys;
+a DuckLake has no keys, so its tables are created without them.
+"""
 
 from __future__ import annotations
 
+import re
+
 import duckdb
+
+LAKE = "lake"  # the attached DuckLake's name: the connection's current database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trades (
@@ -91,6 +100,38 @@ ALTER TABLE predictions ADD COLUMN IF NOT EXISTS model_name VARCHAR;
 """
 
 
+TABLE_KEYS = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", re.DOTALL)
+
+
+def table_keys(ddl: str) -> dict[str, tuple[str, ...]]:
+    """Each table's key columns, from its PRIMARY KEY clause in `ddl`."""
+    keys = {}
+    for table, body in TABLE_KEYS.findall(ddl):
+        clause = re.search(r"PRIMARY KEY \(([^)]*)\)", body)
+        inline = re.search(r"^\s*(\w+) \w+ PRIMARY KEY", body, re.MULTILINE)
+        columns = clause.group(1) if clause else inline.group(1) if inline else ""
+        keys[table] = tuple(column.strip() for column in columns.split(",") if column.strip())
+    return keys
+
+
+KEYS = table_keys(SCHEMA)
+
+
+def is_lake(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's store is a DuckLake (no keys: dedup is the writer's job)."""
+    return connection.execute("SELECT current_database()").fetchone() == (LAKE,)
+
+
+TABLE_KEY = re.compile(r",(?P<comment>[ \t]*--[^\n]*)?\s*PRIMARY KEY \([^)]*\)")
+
+
+def create_tables(connection: duckdb.DuckDBPyConnection, ddl: str) -> None:
+    """CREATE TABLE IF NOT EXISTS statements, without their keys on a lake."""
+    if is_lake(connection):
+        ddl = TABLE_KEY.sub(lambda key: key["comment"] or "", ddl).replace(" PRIMARY KEY", "")
+    connection.execute(ddl)
+
+
 def ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
-    connection.execute(SCHEMA)
+    create_tables(connection, SCHEMA)
     connection.execute(MIGRATIONS)

@@ -12,7 +12,8 @@ from typing import TextIO
 
 import duckdb
 
-from btc_platform.store.offline_store import read_when_free
+from btc_platform.store.store_connection import read_when_free
+from btc_platform.store.store_location import StoreLocation, as_location
 
 FETCH_ROWS = 10_000
 
@@ -21,15 +22,21 @@ class StoreQueryError(ValueError):
     """The query could not run; the message says why."""
 
 
-def query_to_csv(path: Path, sql: str, out: TextIO, wait_seconds: float) -> int:
-    """Run `sql` on the store at `path` and write its rows to `out`; the number of rows.
+def query_to_csv(store: StoreLocation | Path, sql: str, out: TextIO, wait_seconds: float) -> int:
+    """Run `sql` on the store and write its rows to `out`; the number of rows.
 
-    Waits up to `wait_seconds` while a writer (a drain) holds the store file.
+    Waits up to `wait_seconds` while a writer (a drain) holds the store file (a DuckLake is
+    read at its latest snapshot, without waiting).
     """
+    path = as_location(store)
     if not path.exists():
         raise StoreQueryError(f"no offline store at {path} (nothing drained yet?)")
     try:
         with read_when_free(path, lambda waited: waited >= wait_seconds) as connection:
+            if path.data_path is not None:  # a lake's Parquet files stay readable
+                connection.execute(
+                    "SET allowed_directories = ?", [[path.data_path.rstrip("/") + "/"]]
+                )
             connection.execute("SET enable_external_access = false")
             connection.execute("SET lock_configuration = true")
             result = connection.execute(sql)
