@@ -14,6 +14,7 @@ import itertools
 import multiprocessing
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,7 +84,9 @@ def drains_at_once(
     context.set_forkserver_preload(["btc_platform.drain"])
     with context.Pool(workers) as pool:
         started = time.perf_counter()
-        runs = [pool.apply_async(drain_worker, (bootstrap, store, count)) for _ in range(workers)]
+        group = f"bench-{workers}-{uuid.uuid4().hex[:8]}"  # a fresh consumer group each run
+        arguments = (bootstrap, store, count, group)
+        runs = [pool.apply_async(drain_worker, arguments) for _ in range(workers)]
         added = sum(run.get(timeout=1_800) for run in runs)
         return time.perf_counter() - started, added
 
