@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -21,6 +24,7 @@ from btc_platform.store.store_connection import open_store
 from btc_platform.store.store_location import StoreLocation
 from btc_platform.tracking.mlflow_setup import use_tracking
 from btc_platform.trades import Trade
+from btc_platform_tests.polling import http_status, wait_until
 from btc_platform_tests.postgres_server import create_database, postgres_bin, postgres_server
 from btc_platform_tests.serving_helpers import market
 
@@ -107,19 +111,55 @@ def postgres() -> Iterator[str]:
         yield dsn
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-compatible server (moto's) for the session: its endpoint URL."""
+    server = Path(sys.executable).parent / "moto_server"
+    if not server.exists():
+        pytest.skip("moto_server is not installed (the dev group's moto[server])")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_status(endpoint), 120, "the S3 server to answer", process=process)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
 def lake_location(request: pytest.FixtureRequest, tmp_path: Path, catalog: str) -> StoreLocation:
-    """A fresh DuckLake: a SQLite catalog file or a new Postgres database, local data."""
-    if catalog == "sqlite":
-        url = f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
-    else:
+    """A fresh DuckLake: a SQLite catalog file or a new Postgres database, local data; or
+    ("s3") a SQLite catalog with its data in a new bucket of the local S3 server."""
+    data = str(tmp_path / "lake" / "data")
+    if catalog == "postgres":
         dsn = create_database(request.getfixturevalue("postgres"), f"lake_{uuid.uuid4().hex[:8]}")
-        url = f"ducklake:postgres:{dsn}"
-    return StoreLocation(lake=url, data_path=str(tmp_path / "lake" / "data"))
+        return StoreLocation(lake=f"ducklake:postgres:{dsn}", data_path=data)
+    if catalog == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        bucket = f"lake-{uuid.uuid4().hex[:8]}"
+        httpx.put(f"{endpoint}/{bucket}", timeout=30).raise_for_status()  # CreateBucket
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        for name, value in (
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ):
+            monkeypatch.setenv(name, value)
+        data = f"s3://{bucket}/store/"
+    return StoreLocation(
+        lake=f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}", data_path=data
+    )
 
 
-@pytest.fixture(params=["file", "sqlite", "postgres"])
+@pytest.fixture(params=["file", "sqlite", "postgres", "s3"])
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocation:
-    """The offline store on each backend: the DuckDB file, DuckLake on SQLite, on Postgres."""
+    """The offline store on each backend: the DuckDB file; DuckLake on SQLite, on Postgres,
+    on SQLite with its data in S3."""
     if request.param == "file":
         return StoreLocation(file=tmp_path / "offline.duckdb")
     return lake_location(request, tmp_path, request.param)
