@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -127,7 +127,7 @@ def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     connection.execute(f"LOAD {_quote(str(folder / f'{name}.duckdb_extension'))}")
 
 
-def _s3_secret(environ: os._Environ[str] | dict[str, str]) -> str:
+def _s3_secret(environ: Mapping[str, str]) -> str:
     """CREATE SECRET for the lake's s3:// data from the usual AWS_* variables (an
     AWS_ENDPOINT_URL such as http://minio:9000 selects an S3-compatible server)."""
     options = {
