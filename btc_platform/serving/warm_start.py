@@ -18,6 +18,7 @@ import pandas as pd
 
 from btc_platform.logs import get_logger
 from btc_platform.serving.live_candles import LIVE_CANDLE_COLUMNS, TRADE_COLUMNS
+from btc_platform.store.offline_store import stored_offsets
 from btc_platform.store.store_connection import read_when_free
 from btc_platform.store.store_location import StoreLocation, as_location
 
@@ -55,13 +56,7 @@ def _read(
                 ORDER BY ts, trade_id""",
             [pair, interval_seconds, pair, interval_seconds],
         ).df()
-    offsets = dict(
-        connection.execute(
-            "SELECT partition, max(next_offset) FROM kafka_offsets WHERE topic = ?"
-            " GROUP BY partition",
-            [topic],
-        ).fetchall()
-    )
+    offsets = stored_offsets(connection, topic)
     return WarmStart(final, open_trades, offsets)
 
 

@@ -92,8 +92,8 @@ def _lake(location: StoreLocation, read_only: bool) -> duckdb.DuckDBPyConnection
             connection.execute(_s3_secret(os.environ))
         elif not read_only:
             Path(location.data_path).mkdir(parents=True, exist_ok=True)
-        if location.catalog == "sqlite" and not read_only:
-            Path(location.lake.split(":", 2)[2]).parent.mkdir(parents=True, exist_ok=True)
+        if location.sqlite_catalog is not None and not read_only:
+            location.sqlite_catalog.parent.mkdir(parents=True, exist_ok=True)
         options = f"DATA_PATH {_quote(location.data_path)}" + (", READ_ONLY" if read_only else "")
         _attach(connection, f"ATTACH {_quote(location.lake)} AS {LAKE} ({options})")
         connection.execute(f"USE {LAKE}")

@@ -54,7 +54,12 @@ class StoreLocation:
         """Whether there is a store to read (a Postgres catalog is assumed to be there)."""
         if self.file is not None:
             return self.file.exists()
-        return self.catalog != "sqlite" or Path(self.lake.split(":", 2)[2]).exists()
+        return self.sqlite_catalog is None or self.sqlite_catalog.exists()
+
+    @property
+    def sqlite_catalog(self) -> Path | None:
+        """The catalog file of a lake with a SQLite catalog."""
+        return Path(self.lake.split(":", 2)[2]) if self.catalog == "sqlite" else None
 
     def __str__(self) -> str:
         if self.lake is None:
