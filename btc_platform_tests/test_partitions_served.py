@@ -26,7 +26,7 @@ from btc_platform.training.search_space import SearchSpace
 from btc_platform_tests.conftest import free_port, own_embedded_broker
 from btc_platform_tests.polling import http_status, wait_until
 from btc_platform_tests.serving_helpers import market, publish_trades
-from btc_platform_tests.test_service_http import serve, service_env
+from btc_platform_tests.test_service_http import replayed, serve, service_env
 
 QUICK = SearchSpace(n_estimators=(30, 30))
 # ETH: another price level, twice the volatility, a stronger short-lived drift
@@ -46,14 +46,16 @@ def champion_of(settings, target: PairHorizon, seed: int) -> str:
     return version
 
 
+def query(target: PairHorizon) -> dict[str, object]:
+    return {"pair": target.pair, "horizon_minutes": target.horizon_minutes}
+
+
 def ask(url: str, target: PairHorizon) -> httpx.Response:
-    body = {"pair": target.pair, "horizon_minutes": target.horizon_minutes}
-    return httpx.post(f"{url}/predict", json=body, timeout=10)
+    return httpx.post(f"{url}/predict", json=query(target), timeout=10)
 
 
 def card(url: str, target: PairHorizon) -> httpx.Response:
-    query = {"pair": target.pair, "horizon_minutes": target.horizon_minutes}
-    return httpx.get(f"{url}/model", params=query, timeout=10)
+    return httpx.get(f"{url}/model", params=query(target), timeout=10)
 
 
 @pytest.mark.slow
@@ -88,6 +90,8 @@ def test_every_pair_and_horizon_is_served_by_its_own_champion(
             # ready: some partitions can answer, though ETH/USD 15m has no champion
             wait_until(lambda: http_status(f"{url}/readyz") == 200, 180, "ready")
             wait_until(lambda: all(ask(url, t).status_code == 200 for t in versions), 60, "all")
+            for t in versions:
+                wait_until(lambda t=t: replayed(url, **query(t)), 120, f"{t} calibrated")
             answers = {}
             for target, version in versions.items():
                 answer = ask(url, target).json()

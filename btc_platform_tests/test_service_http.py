@@ -108,6 +108,13 @@ def train(settings, seed: int) -> str:
     return train_candidate(ModelStore.of(settings), dataset, config).version
 
 
+def replayed(url: str, **target: object) -> bool:
+    """Whether the served champion's live calibration has been replayed (its model card
+    shows it): until then its answers carry the raw, uncalibrated band."""
+    card = httpx.get(f"{url}/model", params=target, timeout=10)
+    return card.status_code == 200 and card.json()["live_calibration"] is not None
+
+
 def check_dashboard_in_chromium(url: str, version: str, close: float, forecasts: int) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -170,6 +177,7 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
         first = train(settings, seed=1)
         Registry(MODEL).promote(first)
         wait_until(lambda: http_status(f"{url}/readyz") == 200, 60, "ready with a champion")
+        wait_until(lambda: replayed(url), 120, "the champion's live calibration replayed")
 
         with bentoml.SyncHTTPClient(url) as client:
             answer = client.predict(pair="BTC/USD")
@@ -310,6 +318,12 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             lambda: value(scrape(metrics_url), "btc_champion_version", **target) == int(second),
             30,
             "the champion's version in the metrics",
+        )
+        # the new champion's live calibration is replayed after it is first served
+        wait_until(
+            lambda: value(scrape(metrics_url), "btc_live_outcomes", **target) > 0,
+            120,
+            "the new champion's replayed outcomes in the metrics",
         )
         samples = scrape(metrics_url)
         served_second = sum(1 for _, version in answers if version == second)

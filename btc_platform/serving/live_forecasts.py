@@ -33,11 +33,15 @@ class PairForecasts:
         self.recent: deque[Forecast] = deque(maxlen=kept)
 
     def rebuild(self, model: ServedModel, points: list[LatestFeatures]) -> None:
-        """Start over for `model`, replaying it over the closes in `points` (oldest first)."""
-        self.version = model.version
+        """Start over for `model`, replaying it over the closes in `points` (oldest first).
+
+        The version is set once the replay is done: until then, answers (on another thread)
+        get the raw quantiles and the calibration reads as not replayed yet."""
+        self.version = None
         self.calibration = BandCalibration(self.horizon)
         self.recent.clear()
         self.on_closes(model, points)
+        self.version = model.version
 
     def on_closes(self, model: ServedModel, points: list[LatestFeatures]) -> None:
         """The next closes of the same champion, oldest first."""
