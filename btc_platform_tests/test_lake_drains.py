@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -16,17 +17,40 @@ import pytest
 
 from btc_platform.broker.topics import Topics, ensure_topics
 from btc_platform.drain import drain
-from btc_platform.ingest.synthetic import synthetic_trades
+from btc_platform.features.compute import FEATURES
+from btc_platform.ingest.synthetic import MarketModel, synthetic_trades
 from btc_platform.serving.warm_start import read_warm_start
-from btc_platform.store.feature_store import refresh_features
 from btc_platform.store.store_connection import open_store
-from btc_platform_tests.conftest import HOLD_LAKE_WRITE, SEEDED_START, lake_location, seed_store
+from btc_platform.trades import Trade
+from btc_platform_tests.cli_helpers import cli_env, run_cli
+from btc_platform_tests.conftest import (
+    HOLD_LAKE_WRITE,
+    SEEDED_START,
+    lake_location,
+    seed_store,
+    store_env,
+)
 from btc_platform_tests.crashing_drain import crash_drain
+from btc_platform_tests.serving_helpers import market
 from btc_platform_tests.test_drain import collect, publish_trades
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 PAIRS = ["BTC/USD", "ETH/USD", "SOL/USD", "XRP/USD"]
 PARTITIONS = 4
+# BTC/USD also has a history before START to train on: a quiet market (few trades a minute)
+# long enough for the features' warm-up and a holdout
+QUIET = MarketModel(trades_per_second=0.1)
+HISTORY_START = START - timedelta(minutes=FEATURES.warmup_candles + 500)
+
+
+def history_and_live() -> tuple[list[Trade], list[Trade]]:
+    """BTC/USD's trades before START; then every pair's from START on (BTC/USD's the same
+    market going on), in time order, with 300 replays mixed in."""
+    btc = market(HISTORY_START, START + timedelta(minutes=30), pair="BTC/USD", model=QUIET)
+    others = asyncio.run(collect(synthetic_trades(PAIRS[1:], 3, START, 0, 3_000)))
+    live = sorted([t for t in btc if t.ts >= START] + others, key=lambda t: t.ts)
+    live += random.Random(5).sample(live, 300)
+    return [t for t in btc if t.ts < START], live
 
 
 def tables(store) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -72,20 +96,21 @@ def test_two_drains_and_training_on_a_lake_store_what_one_drain_stores(
 ) -> None:
     topics = Topics(*(f"{name}-{uuid.uuid4().hex[:8]}" for name in ("trades", "dlq", "preds")))
     ensure_topics(broker.bootstrap, topics.all(), partitions=PARTITIONS)
-    trades = asyncio.run(collect(synthetic_trades(PAIRS, 3, START, 0, 4_000)))
-    trades += random.Random(5).sample(trades, 300)  # replays
-    publish_trades(trades, broker.bootstrap, topics, tmp_path)
+    history, live = history_and_live()
+    lake = lake_location(request, tmp_path, catalog)
+    publish_trades(history, broker.bootstrap, topics, tmp_path)
+    drain(broker.bootstrap, lake, topics.trades, 60, share=False)  # the history to train on
+    publish_trades(live, broker.bootstrap, topics, tmp_path)
     clean = tmp_path / "clean.duckdb"
     drain(broker.bootstrap, clean, topics.trades, 60, batch_size=300)
-    lake = lake_location(request, tmp_path, catalog)
 
     stop, snapshots = threading.Event(), []
+    env = cli_env(tmp_path / "training", broker.bootstrap, **store_env(lake))
+    train = ["train", "--pair", "BTC/USD", "--horizon", "5", "--trials", "1", "--cv-folds", "2"]
 
-    def training() -> None:  # the training assets' store work: features refreshed, then read
+    def reading() -> None:  # snapshots read while the drains write: always consistent
         while not stop.is_set():
-            with open_store(lake) as connection:
-                for pair in PAIRS:
-                    refresh_features(connection, pair, 60)
+            with open_store(lake, read_only=True) as connection:
                 snapshots.append(
                     connection.execute(
                         "SELECT (SELECT count(*) FROM trades),"
@@ -93,8 +118,15 @@ def test_two_drains_and_training_on_a_lake_store_what_one_drain_stores(
                     ).fetchone()
                 )
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        reader = pool.submit(training)
+    def training() -> list[subprocess.CompletedProcess]:  # runs again until the drains end
+        runs = [run_cli(train, env, 900)]
+        while not stop.is_set():
+            runs.append(run_cli(train, env, 900))
+        return runs
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        reader = pool.submit(reading)
+        trainer = pool.submit(training)
         workers = [
             pool.submit(crashing_worker, broker.bootstrap, lake, topics.trades, seed)
             for seed in (1, 2)
@@ -104,19 +136,27 @@ def test_two_drains_and_training_on_a_lake_store_what_one_drain_stores(
         finally:
             stop.set()
         reader.result(timeout=120)
+        runs = trainer.result(timeout=900)
     # The group's last members may end before a partition of a killed one moves to them (the
     # workers of a deployment run on); a sweep of every partition, beside nobody, finishes.
     drain(broker.bootstrap, lake, topics.trades, 60, share=False)
 
     clean_trades, clean_candles, clean_offsets = tables(clean)
     lake_trades, lake_candles, lake_offsets = tables(lake)
-    assert len(clean_trades) == 4_000
+    assert len(clean_trades) == len(history) + len(set(live)) > 3_000 + len(history)
     assert lake_offsets == clean_offsets, lake_trades.groupby("pair").size().to_dict()
     pd.testing.assert_frame_equal(lake_trades, clean_trades)
     pd.testing.assert_frame_equal(lake_candles, clean_candles)
-    assert sum(lake_offsets.values()) == len(trades)
+    assert sum(lake_offsets.values()) == len(history) + len(live)
     assert died, "no drain was killed: the crash points were all past the last write"
     assert snapshots and all(stored == counted for stored, counted in snapshots), snapshots
+    # training runs beside them: features refreshed, trained and judged on a snapshot
+    for version, run in enumerate(runs, start=1):
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert re.search(rf"trained btc-price\S* v{version} on [1-9]\d+ rows", run.stdout), (
+            run.stdout
+        )
+        assert "verdict: " in run.stdout
 
 
 def test_the_service_warms_up_from_a_lake_while_a_drain_writes(tmp_path, request) -> None:
