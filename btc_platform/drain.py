@@ -10,6 +10,7 @@ reads every partition; on a DuckLake several drains share them through the consu
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +39,7 @@ FIRST_FETCH_SECONDS = 10.0  # how long a drain waits for the broker's first fetc
 JOIN_SECONDS = 60.0  # how long a lake drain waits for the group to give it partitions
 GROUP_POLL_INTERVAL_MS = 20_000  # also how long a rebalance waits for members to rejoin
 GROUP_SESSION_MS = 6_000  # Kafka's smallest allowed: a killed drain's partitions move soon
+FOLLOW_WAIT_MS = 1_000  # how long a following drain, caught up, waits in a poll for more
 
 
 def drain_positions(consumer: KafkaConsumer, topic: str) -> dict[int, tuple[int, int]]:
@@ -86,8 +88,10 @@ def drain(
     write: BatchWriter | None = None,
     share: bool | None = None,
     group_id: str = GROUP_ID,
+    until: threading.Event | None = None,
 ) -> DrainResult:
-    """Drain until caught up with the high watermarks, or `max_messages`.
+    """Drain until caught up with the high watermarks, or `max_messages`; with `until`, go
+    on draining what arrives (one consumer, one group membership) until it is set.
 
     A poll that brings nothing for `idle_ms` also ends it. `write` stores one batch and its
     offsets in one transaction; by default the trades writer (trades + candles at
@@ -141,10 +145,13 @@ def drain(
             _take_partitions(consumer, topic, positions, group)
             in_flight: tuple[Future[BatchResult], list, Consumed] | None = None
             # Two stages: batch N is written (DuckDB releases the GIL) while batch N+1 is polled.
-            while max_messages is None or polled < max_messages:
+            while (max_messages is None or polled < max_messages) and not (
+                until is not None and until.is_set()
+            ):
                 if in_flight is None:
                     positions.settle(connection)  # seeks only while no write is in flight
-                records, offsets = _poll_batch(consumer, positions, batch_size, idle_ms)
+                wait_ms = FOLLOW_WAIT_MS if until is not None else 0
+                records, offsets = _poll_batch(consumer, positions, batch_size, idle_ms, wait_ms)
                 if in_flight is not None:
                     if not finish(*in_flight):
                         records = []  # polled from where the stale batch ended
@@ -152,6 +159,8 @@ def drain(
                 if positions.pending:  # a rebalance or a stale batch: the polled records are
                     positions.restart()  # dropped, so every partition is sought again
                     continue
+                if not records and until is not None:
+                    continue  # following: caught up, or waiting (polling) for a share
                 revoked = group and not consumer.assignment()
                 if not records and revoked and _await_assignment(consumer):
                     continue  # revoked in a rebalance: this drain waited for a new share
@@ -205,19 +214,28 @@ def _await_assignment(consumer: KafkaConsumer) -> bool:
 
 
 def _poll_batch(
-    consumer: KafkaConsumer, positions: DrainPositions, batch_size: int, idle_ms: int
+    consumer: KafkaConsumer,
+    positions: DrainPositions,
+    batch_size: int,
+    idle_ms: int,
+    wait_ms: int = 0,
 ) -> tuple[list, dict[tuple[str, int], int]]:
     """Up to `batch_size` records and, per (topic, partition), the offset after the last one;
-    fewer once caught up or when nothing comes for `idle_ms`."""
+    fewer once caught up or when nothing comes for `idle_ms`. Caught up from the start, it
+    still polls for `wait_ms` for the first records (a following drain)."""
     partitions = positions.active()
     records: list = []
     offsets: dict[tuple[str, int], int] = {}
-    deadline = time.monotonic() + idle_ms / 1000
+    waiting_until = time.monotonic() + wait_ms / 1000
+    deadline = max(time.monotonic() + idle_ms / 1000, waiting_until)
     # a fetch past a partition's end may only be answered (empty) after the fetch wait
     first_answer_by = time.monotonic() + FIRST_FETCH_SECONDS
     while (
         len(records) < batch_size
-        and not caught_up(consumer, partitions)
+        and (
+            not caught_up(consumer, partitions)
+            or (not records and time.monotonic() < waiting_until)
+        )
         and time.monotonic() < deadline
     ):
         polled = consumer.poll(timeout_ms=100, max_records=batch_size - len(records))

@@ -54,13 +54,13 @@ def shared_file(name: str) -> Path:
 
 
 @contextmanager
-def own_embedded_broker(directory: Path) -> Iterator[EmbeddedBroker]:
+def own_embedded_broker(directory: Path, partitions: int = 1) -> Iterator[EmbeddedBroker]:
     """A broker of its own, with the default topic names (for a test that kills or restarts
     it, or runs processes that use the default names)."""
     embedded = EmbeddedBroker(directory, f"127.0.0.1:{free_port()}")
     embedded.start()
     try:
-        ensure_topics(embedded.bootstrap, Topics().all())
+        ensure_topics(embedded.bootstrap, Topics().all(), partitions)
         yield embedded
     finally:
         embedded.stop()

@@ -114,3 +114,25 @@ def test_resampling_keeps_unknown_counts_and_order_flow_unknown() -> None:
     assert coarse[["trade_count", "buy_volume", "buy_count"]].iloc[0].isna().all()
     assert coarse[["trade_count", "buy_volume", "buy_count"]].iloc[1].tolist() == [0, 0.0, 0]
     assert coarse["volume"].tolist()[:2] == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("interval", [60, 3_600])
+def test_open_and_close_are_the_first_and_last_trade_by_time_then_id_for_any_ids(
+    interval: int,
+) -> None:
+    """Ties in time go to the lower trade id, with the BIGINT order key (ids that fit beside
+    the time within a window) and the HUGEINT one (ids up to 2^63 - 1) alike."""
+    small = trades(
+        ("BTC/USD", 7, 0.5, 101.0, 1.0),
+        ("BTC/USD", 5, 0.5, 100.0, 1.0),  # same time, lower id: the open
+        ("BTC/USD", 9, 59.25, 110.0, 1.0),
+        ("BTC/USD", 8, 59.25, 109.0, 1.0),  # same time as 9, lower id: 9 is the close
+        ("BTC/USD", 6, 30.0, 90.0, 1.0),
+        ("BTC/USD", 20, 10.0, 95.0, 1.0),  # the highest id, not the last by time
+    )
+    id_bits = 62 - (interval * 1_000_000).bit_length()
+    for offset in (0, 2**id_bits, 2**63 - 100):  # BIGINT key, then HUGEINT just past it
+        shifted = small.assign(trade_id=small["trade_id"] + offset)
+        candle = candles_from_trades(shifted, interval).iloc[0]
+        assert (candle["open"], candle["close"], candle["low"]) == (100.0, 110.0, 90.0), offset
+        assert (candle["trade_count"], candle["buy_count"], candle["buy_volume"]) == (6, 3, 3.0)

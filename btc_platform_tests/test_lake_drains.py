@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -12,6 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -21,16 +24,20 @@ from btc_platform.features.compute import FEATURES
 from btc_platform.ingest.synthetic import MarketModel, synthetic_trades
 from btc_platform.serving.warm_start import read_warm_start
 from btc_platform.store.store_connection import open_store
+from btc_platform.store.store_location import StoreLocation
+from btc_platform.store.transactions import in_transaction
 from btc_platform.trades import Trade
-from btc_platform_tests.cli_helpers import cli_env, run_cli
+from btc_platform_tests.cli_helpers import COMMAND, cli_env, run_cli
 from btc_platform_tests.conftest import (
     HOLD_LAKE_WRITE,
     SEEDED_START,
     lake_location,
+    own_embedded_broker,
     seed_store,
     store_env,
 )
 from btc_platform_tests.crashing_drain import crash_drain
+from btc_platform_tests.polling import wait_until
 from btc_platform_tests.serving_helpers import market
 from btc_platform_tests.test_drain import collect, publish_trades
 
@@ -178,3 +185,96 @@ def test_the_service_warms_up_from_a_lake_while_a_drain_writes(tmp_path, request
     assert len(final) == 5 and final["window_start"].iloc[-1] == pd.Timestamp("2026-03-01 00:08")
     still_open = [t for t in trades if t.ts >= SEEDED_START + timedelta(minutes=9)]
     assert len(warm.open_trades["BTC/USD"]) == len(still_open) > 0
+
+
+@pytest.mark.slow
+def test_two_following_drain_workers_share_the_topic_and_store_it_once(tmp_path, request):
+    """Two `btc-platform drain --follow` processes on a lake: each keeps one consumer in the
+    group and drains what arrives; together they store what one drain stores on the file."""
+    lake = lake_location(request, tmp_path, "sqlite")
+    trades = asyncio.run(collect(synthetic_trades(PAIRS, 3, START, 0, 4_000)))
+    with own_embedded_broker(tmp_path / "broker", PARTITIONS) as broker:
+        topics = Topics()
+        env = cli_env(tmp_path / "data", broker.bootstrap, **store_env(lake), BTC_LOG_LEVEL="INFO")
+        logs = [tmp_path / f"worker-{n}.log" for n in (1, 2)]
+        workers = [
+            subprocess.Popen(
+                [*COMMAND, "drain", "--follow", "--batch-size", "500"],
+                env=env,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            for log in logs
+        ]
+        try:
+            for part, stored in ((trades[:2_000], 2_000), (trades[2_000:], 4_000)):
+                publish_trades(part, broker.bootstrap, topics, tmp_path)  # while they follow
+                wait_until(lambda n=stored: trade_count(lake) == n, 180, f"{stored} trades")
+            assert [worker.poll() for worker in workers] == [None, None]  # still following
+        finally:
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            codes = [worker.wait(timeout=60) for worker in workers]
+        clean = tmp_path / "clean.duckdb"
+        drain(broker.bootstrap, clean, topics.trades, 60)
+    outputs = [log.read_text() for log in logs]
+    assert codes == [0, 0], outputs
+    drained = [int(re.search(r"^drained (\d+) messages", out, re.M).group(1)) for out in outputs]
+    assert sum(drained) == len(trades), outputs  # each message stored by exactly one of them
+    assert min(drained) > 0, drained  # any split of the 4 partitions gives each some pairs
+    # one drain each, followed to the end: not one drain (and group join) per round
+    assert [out.count('"event": "drain caught up"') for out in outputs] == [1, 1], outputs
+    shares = [assignments(out) for out in outputs]
+    assert {p for share in shares for assigned in share for p in assigned} == set(
+        range(PARTITIONS)
+    ), shares
+    clean_trades, clean_candles, _ = tables(clean)
+    lake_trades, lake_candles, _ = tables(lake)
+    pd.testing.assert_frame_equal(lake_trades, clean_trades)
+    pd.testing.assert_frame_equal(lake_candles, clean_candles)
+
+
+def trade_count(store: StoreLocation) -> int:
+    if not store.exists():
+        return 0
+    with open_store(store, read_only=True) as connection:
+        return connection.execute("SELECT count(*) FROM trades").fetchone()[0]
+
+
+def assignments(output: str) -> list[list[int]]:
+    """The partitions a drain's log says the group assigned it, one list per assignment."""
+    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [e["partitions"] for e in events if e["event"] == "drain partitions assigned"]
+
+
+# What a drain got (bench/drain.py, two drains and a reader) when its batch's first read of
+# the catalog met another process's commit: SQLite answers at once, it never waits.
+SQLITE_LOCKED = (
+    'Failed to query most recent snapshot for DuckLake: Failed to prepare query "SELECT type'
+    " FROM sqlite_master WHERE lower(name)=lower('ducklake_snapshot');\": database is locked"
+)
+
+
+def test_work_that_met_a_locked_sqlite_catalog_runs_again_and_other_errors_do_not(
+    tmp_path, request
+):
+    lake = lake_location(request, tmp_path, "sqlite")
+    seed_store(lake)
+    attempts = []
+
+    def work(error: str) -> int:
+        attempts.append(error)
+        connection.execute("DELETE FROM trades WHERE trade_id = ?", [len(attempts)])
+        if len(attempts) == 1:
+            raise duckdb.Error(error)
+        return len(attempts)
+
+    with open_store(lake) as connection:
+        assert in_transaction(connection, lambda: work(SQLITE_LOCKED)) == 2
+        attempts.clear()
+        with pytest.raises(duckdb.Error, match="no such thing"):
+            in_transaction(connection, lambda: work("Binder Error: no such thing"))
+    assert len(attempts) == 1  # not run again
+    with open_store(lake, read_only=True) as connection:  # the first try of each rolled back
+        ids = {row[0] for row in connection.execute("SELECT trade_id FROM trades").fetchall()}
+    assert 1 in ids and 2 not in ids

@@ -68,6 +68,12 @@ def test_rows_come_out_as_csv_with_a_header(store) -> None:
     ]
 
 
+def test_a_long_query_draws_no_progress_bar_into_the_csv(store) -> None:
+    # DuckDB's bar (drawn for queries past 2 s) would land on stdout of every store user
+    done = run("SELECT current_setting('enable_progress_bar') AS bar")
+    assert rows(done) == [{"bar": "False"}]
+
+
 def test_writes_and_other_files_are_refused_and_nothing_changes(store, tmp_path) -> None:
     _, trades = store
     deleted = run("DELETE FROM trades")

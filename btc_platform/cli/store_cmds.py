@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -29,8 +30,8 @@ from btc_platform.store.store_connection import open_store
 @click.option(
     "--follow",
     is_flag=True,
-    help="Keep draining: once caught up, drain again every BTC_DRAIN_SENSOR_SECONDS until "
-    "stopped (a drain worker; on a DuckLake several share the topic's partitions).",
+    help="Keep draining what arrives, with one consumer, until SIGTERM or Ctrl-C (a drain "
+    "worker; on a DuckLake several share the topic's partitions).",
 )
 @click.pass_obj
 def drain(settings: Settings, batch_size: int, max_messages: int | None, follow: bool) -> None:
@@ -39,25 +40,26 @@ def drain(settings: Settings, batch_size: int, max_messages: int | None, follow:
     The same code the Dagster drain job runs: trades inserted once by (pair, trade_id), their
     candles recomputed, and the consumed offsets stored in the same transaction.
     """
-    while True:
-        try:
-            result = drain_topic(
-                settings.kafka_bootstrap,
-                settings.offline_store,
-                Topics().trades,
-                settings.candle_seconds,
-                batch_size=batch_size,
-                max_messages=max_messages,
-            )
-        except (KafkaError, duckdb.Error) as error:
-            raise click.ClickException(f"{type(error).__name__}: {error}") from None
-        click.echo(
-            f"drained {result.messages} messages: {result.trades_added} new trades, "
-            f"{result.candles_written} candles written, {result.invalid} invalid"
+    stop = threading.Event() if follow else None
+    if stop is not None:  # the batch being written is finished, then the drain ends
+        for stopping in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stopping, lambda *_: stop.set())
+    try:
+        result = drain_topic(
+            settings.kafka_bootstrap,
+            settings.offline_store,
+            Topics().trades,
+            settings.candle_seconds,
+            batch_size=batch_size,
+            max_messages=max_messages,
+            until=stop,
         )
-        if not follow:
-            return
-        time.sleep(settings.drain_sensor_seconds)
+    except (KafkaError, duckdb.Error) as error:
+        raise click.ClickException(f"{type(error).__name__}: {error}") from None
+    click.echo(
+        f"drained {result.messages} messages: {result.trades_added} new trades, "
+        f"{result.candles_written} candles written, {result.invalid} invalid"
+    )
 
 
 @click.command("import-candles")

@@ -166,10 +166,14 @@ def _refresh_candles(
         " ORDER BY window_start DESC LIMIT 1",
         [pair, interval, start],
     )
+    max_trade_id = scalar(
+        connection, "SELECT max(trade_id) FROM trades WHERE pair = ? AND ts >= ?", [pair, start]
+    )
     query = candle_sql(
         trades=f"(SELECT {', '.join(CANDLE_TRADE_COLUMNS)} FROM trades"
         " WHERE pair = $pair AND ts >= $grid_start)",
         interval_seconds=interval,
+        max_trade_id=max_trade_id,
     )
     bounds = {"pair": pair, "grid_start": start, "grid_end": None, "previous_close": previous}
     return upsert(connection, "candles", query, bounds)

@@ -22,7 +22,7 @@ import duckdb
 from btc_platform.logs import get_logger
 from btc_platform.store.schema import LAKE, ensure_schema
 from btc_platform.store.store_location import StoreLocation, as_location
-from btc_platform.store.transactions import in_transaction
+from btc_platform.store.transactions import SQLITE_BUSY, in_transaction
 
 log = get_logger(__name__)
 RETRY_SECONDS = 0.5
@@ -71,7 +71,10 @@ def read_when_free(
 
 
 def _connect(location: StoreLocation, read_only: bool) -> duckdb.DuckDBPyConnection:
-    return _lake(location, read_only) if location.is_lake else _file(location, read_only)
+    connection = _lake(location, read_only) if location.is_lake else _file(location, read_only)
+    # DuckDB draws a bar on stdout for queries past 2 s: services and workers log, they don't
+    connection.execute("SET enable_progress_bar = false")
+    return connection
 
 
 def _file(location: StoreLocation, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -112,7 +115,7 @@ def _attach(connection: duckdb.DuckDBPyConnection, attach: str) -> None:
             connection.execute(attach)
             return
         except duckdb.Error as error:
-            if "database is locked" not in str(error) or waited >= ATTACH_SECONDS:
+            if SQLITE_BUSY not in str(error) or waited >= ATTACH_SECONDS:
                 raise
             time.sleep(RETRY_SECONDS)
             waited += RETRY_SECONDS

@@ -1,8 +1,9 @@
 """A unit of work committed as one transaction, retried when a commit conflicts.
 
 Several processes may write one DuckLake: a commit that loses to another writer's (the same
-rows, tables created at once, a busy SQLite catalog) fails with a TransactionException and
-nothing of it stays; the work then runs again from the start on the newer snapshot.
+rows, tables created at once) fails with a TransactionException and nothing of it stays;
+the work then runs again from the start on the newer snapshot. So does work that found a
+SQLite catalog locked by another process's commit (SQLite answers at once, it never waits).
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from btc_platform.logs import get_logger
 
 log = get_logger(__name__)
 COMMIT_ATTEMPTS = 100  # each loser waits a little longer before it tries again
+SQLITE_BUSY = "database is locked"  # a SQLite catalog that another process is writing
+
+
+def conflicted(error: duckdb.Error) -> bool:
+    """Whether `error` is transient between writers: run the work again."""
+    return isinstance(error, duckdb.TransactionException) or SQLITE_BUSY in str(error)
 
 
 def in_transaction[T](connection: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:
@@ -29,9 +36,9 @@ def in_transaction[T](connection: duckdb.DuckDBPyConnection, work: Callable[[], 
             result = work()
             connection.execute("COMMIT")
             return result
-        except duckdb.TransactionException as error:
+        except duckdb.Error as error:
             _rollback(connection)
-            if attempt == COMMIT_ATTEMPTS:
+            if attempt == COMMIT_ATTEMPTS or not conflicted(error):
                 raise
             log.debug("store commit conflicted; retrying", attempt=attempt, error=str(error))
             time.sleep(random.uniform(0, 0.05 * min(attempt, 10)))
@@ -42,5 +49,5 @@ def in_transaction[T](connection: duckdb.DuckDBPyConnection, work: Callable[[], 
 
 
 def _rollback(connection: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT ended it already
+    with contextlib.suppress(duckdb.Error):  # a failed COMMIT or query may have ended it
         connection.execute("ROLLBACK")
