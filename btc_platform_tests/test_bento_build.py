@@ -27,8 +27,10 @@ def test_bentoml_build_makes_a_bento_with_the_service_and_its_requirements(tmp_p
         check=False,
     )
     assert built.returncode == 0, built.stderr[-3000:]
-    assert built.stdout.strip().startswith("__tag__:btc-price-predictor:")
-    [bento] = (tmp_path / "bentoml" / "bentos" / "btc-price-predictor").glob("[!l]*")
+    tag = built.stdout.strip().removeprefix("__tag__:")
+    name, version = tag.split(":")
+    assert name == "btc-price-predictor", built.stdout
+    bento = tmp_path / "bentoml" / "bentos" / name / version
     manifest = yaml.safe_load((bento / "bento.yaml").read_text())
     assert manifest["service"] == "btc_platform.serving.service:PricePredictor"
     assert {api["name"] for api in manifest["schema"]["routes"]} >= {"predict", "predict_candles"}

@@ -1,7 +1,8 @@
 """Publishes every answered prediction to the `predictions` topic (for the accuracy loop).
 
 Never in a request's way: sends are asynchronous, and when Kafka is unavailable the
-prediction is still answered and the loss is counted and logged.
+prediction is still answered and the loss is counted and logged; a shutdown while the
+broker is away logs how many predictions it could not send instead of failing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class PredictionLog:
         self.bootstrap = bootstrap
         self.topic = topic
         self.dropped = 0
+        self.in_flight = 0
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()
 
@@ -38,19 +40,41 @@ class PredictionLog:
         """Send an answered prediction (its JSON fields, with `pair`); returns its id."""
         prediction_id = uuid.uuid4().hex
         try:
-            self._connected().send(
+            sent = self._connected().send(
                 self.topic,
                 key=str(record["pair"]).encode(),
                 value=orjson.dumps({"id": prediction_id, **record}),
-            ).add_errback(self._lost)
+            )
         except KafkaError as error:
             self._lost(error)
+            return prediction_id
+        with self._lock:
+            self.in_flight += 1
+        sent.add_callback(self._delivered).add_errback(self._lost_in_flight)
         return prediction_id
+
+    def _delivered(self, _metadata: object) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def _lost_in_flight(self, error: Exception) -> None:
+        self._delivered(None)
+        self._lost(error)
 
     def _lost(self, error: Exception) -> None:
         self.dropped += 1
         log.warning("prediction not logged to Kafka", topic=self.topic, error=str(error))
 
-    def close(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=5)
+    def close(self, timeout: float = 5.0) -> None:
+        """Flush what is queued for up to `timeout` seconds, then let go of the rest."""
+        if self._producer is None:
+            return
+        try:
+            self._producer.close(timeout=timeout)
+        except KafkaError as error:
+            log.warning(
+                "predictions not logged to Kafka at shutdown",
+                topic=self.topic,
+                unsent=self.in_flight,
+                error=type(error).__name__,
+            )
