@@ -33,8 +33,8 @@ from btc_platform.drain import drain
 from btc_platform.ingest.synthetic import market_trades
 from btc_platform.logs import configure_logging
 from btc_platform.runtime import tune_garbage_collector
+from btc_platform.store.offline_store import stored_trade_count
 from btc_platform.store.schema import ensure_schema
-from btc_platform.store.store_connection import open_store
 from btc_platform.store.store_location import StoreLocation
 from btc_platform.trades import trade_from_json
 from btc_platform_tests.conftest import free_port
@@ -74,10 +74,8 @@ def drain_worker(bootstrap: str, store: StoreLocation, count: int, group: str) -
 
     def watch() -> None:
         while not done.wait(0.5):
-            if store.exists():
-                with open_store(store, read_only=True) as connection:
-                    if connection.execute("SELECT count(*) FROM trades").fetchone()[0] >= count:
-                        done.set()
+            if stored_trade_count(store) >= count:
+                done.set()
 
     threading.Thread(target=watch, daemon=True).start()
     try:

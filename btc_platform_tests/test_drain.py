@@ -17,6 +17,7 @@ from btc_platform.candles import candles_from_trades
 from btc_platform.drain import GROUP_ID, drain
 from btc_platform.ingest.csv_replay import replay_csv
 from btc_platform.ingest.synthetic import synthetic_trades
+from btc_platform.store.offline_store import stored_trade_count
 from btc_platform.store.store_connection import open_store
 from btc_platform_tests.conftest import crash_broker, own_embedded_broker, shared_file
 from btc_platform_tests.crashing_drain import crash_drain
@@ -74,6 +75,7 @@ def test_drain_is_consistent_idempotent_and_resumable(broker, topics, tmp_path, 
     assert rest.offsets == {0: len(trades)}
     again = drain(broker.bootstrap, store, topics.trades, 60)
     assert (again.messages, again.trades_added) == (0, 0)
+    assert stored_trade_count(store) == 3_000
 
     stored = trades_table(store)
     unique = sorted({(t.pair, t.trade_id): t for t in trades}.values())
@@ -87,6 +89,15 @@ def test_drain_is_consistent_idempotent_and_resumable(broker, topics, tmp_path, 
     assert query(store, "SELECT * FROM kafka_offsets").values.tolist() == [
         [topics.trades, 0, len(trades)]
     ]
+
+
+def test_a_store_without_its_tables_yet_holds_no_trades(any_store) -> None:
+    # a lake's catalog exists a moment before the transaction creating its tables commits
+    if any_store.sqlite_catalog is not None or any_store.file is not None:
+        assert stored_trade_count(any_store) == 0  # nothing there at all
+    with open_store(any_store) as connection:
+        connection.execute("DROP TABLE trades")
+    assert stored_trade_count(any_store) == 0
 
 
 def test_a_drain_ends_once_caught_up_and_leaves_its_position_in_kafka(

@@ -23,8 +23,8 @@ from btc_platform.drain import drain
 from btc_platform.features.compute import FEATURES
 from btc_platform.ingest.synthetic import MarketModel, synthetic_trades
 from btc_platform.serving.warm_start import read_warm_start
+from btc_platform.store.offline_store import stored_trade_count
 from btc_platform.store.store_connection import open_store
-from btc_platform.store.store_location import StoreLocation
 from btc_platform.store.transactions import in_transaction
 from btc_platform.trades import Trade
 from btc_platform_tests.cli_helpers import COMMAND, cli_env, run_cli
@@ -209,7 +209,7 @@ def test_two_following_drain_workers_share_the_topic_and_store_it_once(tmp_path,
         try:
             for part, stored in ((trades[:2_000], 2_000), (trades[2_000:], 4_000)):
                 publish_trades(part, broker.bootstrap, topics, tmp_path)  # while they follow
-                wait_until(lambda n=stored: trade_count(lake) == n, 180, f"{stored} trades")
+                wait_until(lambda n=stored: stored_trade_count(lake) == n, 180, f"{stored} trades")
             assert [worker.poll() for worker in workers] == [None, None]  # still following
         finally:
             for worker in workers:
@@ -232,13 +232,6 @@ def test_two_following_drain_workers_share_the_topic_and_store_it_once(tmp_path,
     lake_trades, lake_candles, _ = tables(lake)
     pd.testing.assert_frame_equal(lake_trades, clean_trades)
     pd.testing.assert_frame_equal(lake_candles, clean_candles)
-
-
-def trade_count(store: StoreLocation) -> int:
-    if not store.exists():
-        return 0
-    with open_store(store, read_only=True) as connection:
-        return connection.execute("SELECT count(*) FROM trades").fetchone()[0]
 
 
 def assignments(output: str) -> list[list[int]]:

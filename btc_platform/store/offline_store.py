@@ -21,6 +21,8 @@ import duckdb
 import pandas as pd
 
 from btc_platform.candles import CANDLE_TRADE_COLUMNS, candle_sql
+from btc_platform.store.store_connection import open_store
+from btc_platform.store.store_location import StoreLocation
 from btc_platform.store.trade_decoding import BATCH_TABLE, decode_batch
 from btc_platform.store.transactions import in_transaction
 from btc_platform.store.upsert import insert_missing, upsert
@@ -143,6 +145,18 @@ def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None 
     """The first column of the first row, or None (reading the result to its end)."""
     rows = connection.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
+
+
+def stored_trade_count(store: StoreLocation) -> int:
+    """The trades in the store; 0 before a first drain has made it or its tables (a lake's
+    catalog exists a moment before the transaction that creates the tables commits)."""
+    if not store.exists():
+        return 0
+    with open_store(store, read_only=True) as connection:
+        try:
+            return connection.execute("SELECT count(*) FROM trades").fetchone()[0]
+        except duckdb.CatalogException:
+            return 0
 
 
 def _refresh_candles(
