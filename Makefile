@@ -7,6 +7,9 @@ PYTHON := $(shell scripts/find-python)
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS ?= never
+# The suite on one worker per core (at most 4), each taking a test file at a time (its module
+# fixtures stay in one process); PYTEST_WORKERS= runs it in one process.
+PYTEST_WORKERS ?= --numprocesses=auto --maxprocesses=4 --dist=loadfile
 
 .PHONY: up dagster mlflow test-tools test test-fast lint format bench soak clean help
 
@@ -34,7 +37,7 @@ mlflow: $(VENV)/.synced  ## the MLflow UI (runs, plots, registry) on BTC_MLFLOW_
 test: $(VENV)/.synced test-tools  ## lint, then the whole test suite (slow tests included)
 	$(VENV)/bin/ruff check btc_platform btc_platform_tests bench
 	$(VENV)/bin/ruff format --check btc_platform btc_platform_tests bench
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Tools some tests drive, from Debian when missing and apt-get can run: Chromium (the dashboard
 # test renders the page with it), PostgreSQL (the DuckLake Postgres-catalog tests start a
@@ -55,7 +58,7 @@ test-tools:
 	  || echo "docker compose not found and not installable here: its config check will not run"
 
 test-fast: $(VENV)/.synced  ## the tests without the slow ones
-	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced  ## ruff
 	$(VENV)/bin/ruff check btc_platform btc_platform_tests bench

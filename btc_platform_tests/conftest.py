@@ -193,3 +193,10 @@ def model_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     settings = load_settings()
     use_tracking(str(settings.mlflow_tracking_uri))
     return settings
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with slow tests first, in their order: `make test` gives each worker a file at
+    a time, and the long ones then start at once instead of last."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)

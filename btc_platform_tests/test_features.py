@@ -3,6 +3,7 @@ order flow where the candles have it, the estimators on known numbers, increment
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,8 +18,10 @@ from btc_platform.features.compute import (
 from btc_platform.features.order_flow import ORDER_FLOW_COLUMNS
 from btc_platform.features.segments import OUTAGE_WINDOWS
 from btc_platform.features.volatility import exp_window_mean
+from btc_platform.store import feature_store
 from btc_platform.store.feature_store import read_features, refresh_features
 from btc_platform.store.store_connection import open_store
+from btc_platform.store.upsert import upsert
 from btc_platform_tests.candle_factory import market_candles, store_candles
 
 WARMUP = FEATURES.warmup_candles
@@ -184,6 +187,29 @@ def test_incremental_refresh_in_duckdb_equals_one_computation(candles, full, tmp
     # Rows after the first batch were computed from a window of warm-up candles, not the
     # whole history: equal to float tolerance, as the warm-up promises.
     pd.testing.assert_frame_equal(stored, full, rtol=1e-8, atol=1e-9, check_freq=False)
+
+
+def test_a_refresh_whose_commit_conflicts_runs_again_and_stores_its_rows_once(
+    candles, full, tmp_path, monkeypatch
+):
+    store = tmp_path / "offline.duckdb"
+    store_candles(store, candles.iloc[:1_600])
+    tries = []
+
+    def upsert_then_lose(*args, **kwargs) -> int:  # another writer's commit won the first try
+        written = upsert(*args, **kwargs)
+        tries.append(written)
+        if len(tries) == 1:
+            raise duckdb.TransactionException("Transaction conflict: another writer committed")
+        return written
+
+    monkeypatch.setattr(feature_store, "upsert", upsert_then_lose)
+    with open_store(store) as connection:
+        assert refresh_features(connection, "BTC/USD", 60) == 1_600 - WARMUP
+        stored = read_features(connection, "BTC/USD", 60).set_index("window_start")
+    assert tries == [1_600 - WARMUP] * 2  # the first try's rows were rolled back, not kept
+    expected = full.iloc[: 1_600 - WARMUP]
+    pd.testing.assert_frame_equal(stored, expected, rtol=1e-8, atol=1e-9, check_freq=False)
 
 
 def test_candles_that_are_not_final_get_no_features(candles, tmp_path):

@@ -124,6 +124,7 @@ def test_two_drains_and_training_on_a_lake_store_what_one_drain_stores(
                         " (SELECT coalesce(sum(trade_count), 0) FROM candles)"
                     ).fetchone()
                 )
+            stop.wait(0.2)  # leaves the cores to the drains and training
 
     def training() -> list[subprocess.CompletedProcess]:  # runs again until the drains end
         runs = [run_cli(train, env, 900)]
@@ -271,3 +272,33 @@ def test_work_that_met_a_locked_sqlite_catalog_runs_again_and_other_errors_do_no
     with open_store(lake, read_only=True) as connection:  # the first try of each rolled back
         ids = {row[0] for row in connection.execute("SELECT trade_id FROM trades").fetchall()}
     assert 1 in ids and 2 not in ids
+
+
+def test_readers_that_meet_a_sqlite_catalog_locked_by_commits_read_when_it_is_free(
+    tmp_path, request
+) -> None:
+    lake = lake_location(request, tmp_path, "sqlite")
+    seed_store(lake)
+    expected = stored_trade_count(lake)
+    holder = subprocess.Popen(  # another process, committing over and over as drains do
+        [sys.executable, "-c", LOCK_CATALOG_OFTEN, str(lake.sqlite_catalog)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locking"
+        counts = []
+        while holder.poll() is None:  # at any moment: opening, attaching, reading
+            counts.append(stored_trade_count(lake))
+        assert set(counts) == {expected}  # every read succeeded, none saw a partial store
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+LOCK_CATALOG_OFTEN = (
+    "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+    "print('locking', flush=True); end = time.monotonic() + 5\n"
+    "while time.monotonic() < end:\n"
+    "    c.execute('BEGIN EXCLUSIVE'); time.sleep(0.02); c.execute('COMMIT'); time.sleep(0.05)"
+)

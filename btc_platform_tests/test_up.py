@@ -81,7 +81,7 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
         assert drained
         answer = wait_until(
             lambda: prediction(env["BTC_API_PORT"]),
-            420,
+            600,
             "a prediction",
             interval=2,
             process=process,

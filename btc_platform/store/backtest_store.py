@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from btc_platform.store.transactions import in_transaction
 from btc_platform.training.backtest import PREDICTION_COLUMNS
 
 
@@ -20,14 +21,14 @@ def write_backtest(
     rows.insert(0, "run_id", run_id)
     rows.insert(1, "pair", pair)
     rows.insert(2, "horizon_minutes", horizon_minutes)
-    connection.execute("BEGIN TRANSACTION")
-    try:
+
+    def replace() -> None:
         connection.execute("DELETE FROM backtest_predictions WHERE run_id = ?", [run_id])
-        connection.register("backtest_rows", rows)
         connection.execute("INSERT INTO backtest_predictions BY NAME SELECT * FROM backtest_rows")
+
+    connection.register("backtest_rows", rows)
+    try:
+        in_transaction(connection, replace)
+    finally:
         connection.unregister("backtest_rows")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return len(rows)

@@ -18,6 +18,7 @@ from btc_platform.features.compute import FEATURES, compute_features
 from btc_platform.features.feature_set import FeatureSet
 from btc_platform.store.offline_store import scalar
 from btc_platform.store.schema import create_tables
+from btc_platform.store.transactions import in_transaction
 from btc_platform.store.upsert import upsert
 
 KEY_COLUMNS = ["pair", "interval_seconds", "window_start", "feature_set"]
@@ -63,7 +64,13 @@ def read_final_candles(
 def refresh_features(
     connection: duckdb.DuckDBPyConnection, pair: str, interval_seconds: int
 ) -> int:
-    """Compute and store the pair's features for final candles not yet featurized."""
+    """Compute and store the pair's features for final candles not yet featurized, in one
+    transaction: readers never see half a refresh, and one that meets another writer's commit
+    on a lake runs again on the newer snapshot."""
+    return in_transaction(connection, lambda: _refresh(connection, pair, interval_seconds))
+
+
+def _refresh(connection: duckdb.DuckDBPyConnection, pair: str, interval_seconds: int) -> int:
     ensure_feature_table(connection)
     last = scalar(
         connection,

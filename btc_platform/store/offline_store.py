@@ -29,6 +29,7 @@ from btc_platform.store.upsert import insert_missing, upsert
 
 TopicPartitionKey = tuple[str, int]
 DUPLICATE_SLACK = "INTERVAL 1 DAY"  # a replayed trade's time differs by far less than this
+TRADE_COUNT = "SELECT count(*) FROM trades"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +150,13 @@ def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None 
 
 def stored_trade_count(store: StoreLocation) -> int:
     """The trades in the store; 0 before a first drain has made it or its tables (a lake's
-    catalog exists a moment before the transaction that creates the tables commits)."""
+    catalog exists a moment before the transaction that creates the tables commits). Read
+    again when a SQLite catalog was locked by a writer's commit."""
     if not store.exists():
         return 0
     with open_store(store, read_only=True) as connection:
         try:
-            return connection.execute("SELECT count(*) FROM trades").fetchone()[0]
+            return in_transaction(connection, lambda: scalar(connection, TRADE_COUNT))
         except duckdb.CatalogException:
             return 0
 

@@ -29,6 +29,10 @@ RETRY_SECONDS = 0.5
 ATTACH_SECONDS = 60.0
 OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 CATALOG_EXTENSIONS = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
+# A SQLite catalog in WAL mode: readers never wait for a committing writer nor stop it; a
+# writer waits up to 5 s for another's commit (what SQLite still refuses at once, a reader
+# upgrading to a writer beside one, `in_transaction` runs again).
+SQLITE_CATALOG_OPTIONS = ", META_JOURNAL_MODE 'WAL', META_BUSY_TIMEOUT 5000"
 
 
 @contextmanager
@@ -98,8 +102,9 @@ def _lake(location: StoreLocation, read_only: bool) -> duckdb.DuckDBPyConnection
         if location.sqlite_catalog is not None and not read_only:
             location.sqlite_catalog.parent.mkdir(parents=True, exist_ok=True)
         options = f"DATA_PATH {_quote(location.data_path)}" + (", READ_ONLY" if read_only else "")
+        if location.catalog == "sqlite":
+            options += SQLITE_CATALOG_OPTIONS
         _attach(connection, f"ATTACH {_quote(location.lake)} AS {LAKE} ({options})")
-        connection.execute(f"USE {LAKE}")
     except BaseException:
         connection.close()
         raise
@@ -107,16 +112,19 @@ def _lake(location: StoreLocation, read_only: bool) -> duckdb.DuckDBPyConnection
 
 
 def _attach(connection: duckdb.DuckDBPyConnection, attach: str) -> None:
-    """ATTACH the lake; a SQLite catalog another process is creating or writing at that very
-    moment answers "database is locked": tried again, for up to ATTACH_SECONDS."""
+    """ATTACH the lake and USE it; a SQLite catalog another process is creating or writing at
+    that very moment answers "database is locked" to either: tried again, for up to
+    ATTACH_SECONDS."""
     waited = 0.0
     while True:
         try:
             connection.execute(attach)
+            connection.execute(f"USE {LAKE}")
             return
         except duckdb.Error as error:
             if SQLITE_BUSY not in str(error) or waited >= ATTACH_SECONDS:
                 raise
+            connection.execute(f"DETACH DATABASE IF EXISTS {LAKE}")
             time.sleep(RETRY_SECONDS)
             waited += RETRY_SECONDS
 
