@@ -96,6 +96,8 @@ class StatusReporter(threading.Thread):
                     self.write(("\n" if self.in_place else "") + f"{event}\n")
                     shown = None  # the status line starts afresh below the event
                 current, line = self.status(by_name, lag)
+                if self.stopped.is_set():  # shutting down: the children may be stopping
+                    break
                 due = time.monotonic() - last_line >= self.every
                 text = rendering(shown, current, line, self.in_place, due)
                 if text:
