@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import IO
 
 COMMAND = [sys.executable, "-m", "btc_platform"]
 
@@ -33,3 +35,22 @@ def start_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [*COMMAND, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+class PipeLines:
+    """The lines a running process writes to one of its pipes, collected as they come: a
+    test can wait for a line (the pipe never fills meanwhile) and read all of them after."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def text(self, timeout: float = 30) -> str:
+        """Everything written, once the process has closed the pipe (exited)."""
+        self._reader.join(timeout)
+        return "".join(self.lines)

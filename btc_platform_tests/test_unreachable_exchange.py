@@ -13,24 +13,22 @@ import httpx
 import pytest
 
 from btc_platform.ingest.unreachable import unreachable_reason
-from btc_platform_tests.cli_helpers import cli_env, start_cli
+from btc_platform_tests.cli_helpers import PipeLines, cli_env, start_cli
 from btc_platform_tests.conftest import free_port, own_embedded_broker
 from btc_platform_tests.polling import wait_until
 
 HINT = "no network? `--source synthetic` runs offline"
 
 
-class Lines:
+class Lines(PipeLines):
     """The JSON log lines a running command writes to stderr, collected as they come."""
 
     def __init__(self, process) -> None:
-        self.events: list[dict] = []
-        threading.Thread(target=self._read, args=(process.stderr,), daemon=True).start()
+        super().__init__(process.stderr)
 
-    def _read(self, stream) -> None:
-        for line in stream:
-            if line.startswith("{"):
-                self.events.append(json.loads(line))
+    @property
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in list(self.lines) if line.startswith("{")]
 
     def matching(self, start: str) -> list[dict]:
         return [e for e in self.events if e["event"].startswith(start)]

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import signal
 import socket
-import time
 
 import httpx
 import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from btc_platform_tests.cli_helpers import cli_env, run_cli, start_cli
+from btc_platform_tests.cli_helpers import PipeLines, cli_env, run_cli, start_cli
 from btc_platform_tests.conftest import free_port
 from btc_platform_tests.polling import http_status, wait_until
 
@@ -39,6 +38,7 @@ def runs(ui_port: str) -> list[dict]:
 
 
 TOKEN = "up-test-token-0123456789abcdef"
+RESTARTED = "| restarts: mlflow restarted 1x (last: killed by SIGKILL)"
 
 
 def mlflow_ui(up_pid: int) -> psutil.Process:
@@ -66,6 +66,7 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
         tmp_path, BTC_DRAIN_SENSOR_SECONDS="5", BTC_TRAINING_TRIALS="3", BTC_API_TOKEN=TOKEN
     )
     process = start_cli(["up", "--source", "synthetic", "--status-every", "10"], env)
+    out_lines, err_lines = PipeLines(process.stdout), PipeLines(process.stderr)
     try:
         drained = wait_until(
             lambda: [
@@ -100,10 +101,20 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
             process=process,
         )
         children = psutil.Process(process.pid).children(recursive=True)
-        time.sleep(15)  # a status line (every 10 s) after the champion arrived
+        wait_until(  # a status line (every 10 s) that saw the champion and the restart
+            lambda: any(
+                line.startswith("status") and "champion: v" in line and RESTARTED in line
+                for line in list(out_lines.lines)
+            ),
+            120,
+            "a status line naming the champion and the MLflow UI's restart",
+            interval=1,
+            process=process,
+        )
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=180)
+        process.wait(timeout=180)
+        out, err = out_lines.text(), err_lines.text()
     assert process.returncode == 0, err[-3000:]
     assert answer["pair"] == "BTC/USD" and answer["band_low"] < answer["band_high"]
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -140,7 +151,7 @@ def test_up_brings_the_platform_to_a_prediction_and_ctrl_c_leaves_nothing(tmp_pa
     ), out
     assert "mlflow exited unexpectedly (killed by SIGKILL); restarting in 2 s" in out, out
     assert "mlflow restarted (restart 1)" in out
-    assert "| restarts: mlflow restarted 1x (last: killed by SIGKILL)" in out
+    assert RESTARTED in out
     for name in ("dagster", "mlflow", "predictor"):
         assert f"{name} stopped" in out
     assert "broker stopped" in out
