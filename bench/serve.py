@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import numpy as np
+import orjson
 from machine import context
 from workspace import bench_workspace
 
@@ -103,19 +104,27 @@ def client_candles(settings) -> list[dict]:
     return frame.iloc[::-1].to_dict("records")
 
 
+WARM_UP_REQUESTS = 5
+
+
 def predict_candles_latency(url: str, candles: list[dict], requests: int) -> None:
-    body = {"pair": "BTC/USD", "candles": candles}
+    # encoded once: the client's own JSON encoding (3 ms here) is not the service's latency
+    body = orjson.dumps({"pair": "BTC/USD", "candles": candles})
+    headers = {"content-type": "application/json"}
     latencies = []
-    with httpx.Client(base_url=url, timeout=30) as http:
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as http:
+        for _ in range(WARM_UP_REQUESTS):  # the first loads what the features import lazily
+            assert http.post("/predict_candles", content=body).status_code == 200
         for _ in range(requests):
             started = time.perf_counter()
-            answer = http.post("/predict_candles", json=body)
+            answer = http.post("/predict_candles", content=body)
             latencies.append(time.perf_counter() - started)
             assert answer.status_code == 200, answer.text
     p50 = statistics.median(latencies) * 1000
     verdict = "met" if p50 <= 30 else "NOT met"
     print(
-        f"/predict_candles, {len(candles)} candles (the minimum), {requests} requests: "
+        f"/predict_candles, {len(candles)} candles (the minimum), {requests} requests "
+        f"after {WARM_UP_REQUESTS}: "
         f"p50 {p50:.1f} ms, max {max(latencies) * 1000:.1f} ms  (target p50 <= 30 ms: {verdict})"
     )
 
@@ -196,9 +205,9 @@ def main() -> None:
         )
         servers = (bento_server, bare_server)
         try:
-            predict_candles_latency(bento_url, window, 100)
             load(bento_url, 200, 4)  # warm both up
             load(bare_url, 200, 4)
+            predict_candles_latency(bento_url, window, 100)
             for clients in args.concurrency:
                 print(f"/predict, {args.requests} requests, concurrency {clients}:")
                 bento = report("bentoml serve", *load(bento_url, args.requests, clients))

@@ -36,6 +36,10 @@ class Trade(NamedTuple):
     source: str
 
     def to_json(self) -> bytes:
+        ts = self.ts
+        # orjson writes an aware UTC time as `format_ts` does, five times faster than
+        # isoformat, except that it drops a zero microsecond part: those go through format_ts
+        when = ts if ts.tzinfo is UTC and ts.microsecond else format_ts(ts)
         return orjson.dumps(
             {
                 "pair": self.pair,
@@ -44,9 +48,10 @@ class Trade(NamedTuple):
                 "qty": self.qty,
                 "side": self.side,
                 "ord_type": self.ord_type,
-                "ts": format_ts(self.ts),
+                "ts": when,
                 "source": self.source,
-            }
+            },
+            option=orjson.OPT_UTC_Z,
         )
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -36,6 +37,28 @@ def test_wire_format_round_trips_with_fixed_width_microseconds() -> None:
     }
     assert trade_from_json(payload, NOW) == TRADE
     assert TRADE.key == b"BTC/USD"
+
+
+@pytest.mark.parametrize(
+    ("ts", "written"),
+    [
+        (datetime(2026, 11, 1, 12, 0, 0, 7, tzinfo=UTC), "2026-11-01T12:00:00.000007Z"),
+        (datetime(2026, 11, 1, 12, 0, 0, 999_999, tzinfo=UTC), "2026-11-01T12:00:00.999999Z"),
+        (datetime(2026, 11, 1, 12, 0, 0, 0, tzinfo=UTC), "2026-11-01T12:00:00.000000Z"),
+        (
+            datetime(2026, 11, 1, 14, 0, 0, 120, tzinfo=timezone(timedelta(hours=2))),
+            "2026-11-01T12:00:00.000120Z",
+        ),
+        (
+            datetime(2026, 11, 1, 12, 0, 0, 5, tzinfo=ZoneInfo("Etc/UTC")),
+            "2026-11-01T12:00:00.000005Z",
+        ),
+    ],
+)
+def test_the_wire_time_always_has_six_microsecond_digits_in_utc(ts, written) -> None:
+    payload = TRADE._replace(ts=ts).to_json()
+    assert orjson.loads(payload)["ts"] == written
+    assert trade_from_json(payload, NOW).ts == ts
 
 
 def test_other_timezones_are_normalized_to_utc() -> None:

@@ -11,6 +11,7 @@ wrong in each bad line; both paths give identical trades.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import numpy as np
 from btc_platform.ingest.pacing import Pacer
 from btc_platform.trades import (
     EARLIEST_TRADE,
+    EPOCH,
     MAX_CLOCK_SKEW,
     InvalidTrade,
     Rejected,
@@ -98,19 +100,25 @@ def _decode_chunk(
         and micros.max() <= latest
     ):
         return None
-    times = micros.astype(np.int64).astype("datetime64[us]").tolist()
-    sides = tick.sides_of(prices)
-    return [
-        Trade(pair, number, when.replace(tzinfo=UTC), price, qty, side, "unknown", SOURCE)
-        for number, when, price, qty, side in zip(
-            range(first, first + len(chunk)),
-            times,
-            prices.tolist(),
-            quantities.tolist(),
-            sides,
-            strict=True,
+    # aware datetimes as EPOCH + timedelta: an eighth of the cost of replace(tzinfo=UTC)
+    times = [EPOCH + since for since in micros.astype(np.int64).astype("timedelta64[us]").tolist()]
+    constant = itertools.repeat
+    return list(
+        map(
+            Trade._make,
+            zip(
+                constant(pair),
+                range(first, first + len(chunk)),
+                times,
+                prices.tolist(),
+                quantities.tolist(),
+                tick.sides_of(prices),
+                constant("unknown"),
+                constant(SOURCE),
+                strict=False,  # the repeated constants are endless
+            ),
         )
-    ]
+    )
 
 
 def _decode_lines(
