@@ -73,6 +73,7 @@ ROLES = (  # what a process of the tree is, by a part of its command line
     ("bentoml", "prediction service"),
     ("_bento", "prediction service"),
     ("btc_platform up", "up: broker, ingest, status"),
+    ("tansu", "embedded broker (tansu)"),
 )
 
 
@@ -170,7 +171,8 @@ def main() -> int:
         print(f"{name:28} {figure}")
     print("\nCPU seconds until then, per part (2 cores: at most 2 s per second):")
     for name, seconds in sampler.by_role().items():
-        print(f"  {name:38} {seconds:6.1f}")
+        if seconds >= 0.05:  # not the helpers that only waited (dagster's log tail)
+            print(f"  {name:38} {seconds:6.1f}")
     if FIRST_ANSWER:
         print(f"\nthe first answer: {FIRST_ANSWER[0]}")
     first = seen.get("first prediction (200)")
