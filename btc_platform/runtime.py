@@ -23,6 +23,20 @@ def tune_garbage_collector() -> None:
     _collect_young_less_often()
 
 
+def freeze_long_lived_objects() -> None:
+    """Collect once, then leave every object alive now out of later collections.
+
+    For a serving process, called once it has built what it keeps (modules at start-up, the
+    warm-up's history, a new champion): a full collection of all that took 0.2-0.3 s here,
+    a pause that every request in flight waited out (one `/predict_candles` in a hundred).
+    The collection first frees what earlier frozen objects left behind in cycles (a replaced
+    champion), so freezing again never keeps garbage.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 @contextmanager
 def pipelined_throughput(
     switch_interval_seconds: float = QUICK_SWITCH_INTERVAL_SECONDS,

@@ -19,6 +19,7 @@ from btc_platform.features.compute import FEATURES
 from btc_platform.logs import get_logger
 from btc_platform.pair_horizon import PairHorizon
 from btc_platform.redaction import hide_credentials
+from btc_platform.runtime import freeze_long_lived_objects
 from btc_platform.tracking.mlflow_setup import use_tracking
 from btc_platform.tracking.registry import Registry
 from btc_platform.training.forecaster import BoundForecaster
@@ -100,6 +101,7 @@ class ChampionWatcher:
             )
             return
         previous, self.current, self.problem = self.current, loaded, None
+        freeze_long_lived_objects()  # the model and what loading it imported
         log.info(
             "champion loaded",
             model=self.model_name,

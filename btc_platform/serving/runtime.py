@@ -18,6 +18,7 @@ from btc_platform.broker.topics import Topics
 from btc_platform.features.compute import FEATURES
 from btc_platform.logs import get_logger
 from btc_platform.pair_horizon import PairHorizon
+from btc_platform.runtime import freeze_long_lived_objects
 from btc_platform.serving.api_models import Prediction
 from btc_platform.serving.champion import ChampionBoard, ServedModel
 from btc_platform.serving.forecast import logged_record, prediction
@@ -118,6 +119,7 @@ class LiveRuntime:
             )
             self._replay(pair, self.of_pair(pair))
         self.warmed_up = True  # requests before this are told the service is warming up
+        freeze_long_lived_objects()  # the history just read: out of later collections
         log.info(
             "warmed up from the offline store",
             candles={p: len(c.final) for p, c in self.candles.items()},

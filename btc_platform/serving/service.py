@@ -14,6 +14,7 @@ from fastapi.security import HTTPBearer
 from starlette.responses import HTMLResponse, JSONResponse
 
 from btc_platform.logs import configure_logging, get_logger
+from btc_platform.runtime import freeze_long_lived_objects
 from btc_platform.serving.api_models import (
     CandleIn,
     ErrorBody,
@@ -59,6 +60,7 @@ class PricePredictor:
         quiet_client_errors()
         self.runtime = LiveRuntime(self.settings)
         self.metrics = ServiceMetrics(self.runtime)
+        freeze_long_lived_objects()  # the modules; the warm-up and each champion freeze theirs
         self.runtime.start()
         self.metrics.start()
 
