@@ -5,7 +5,15 @@ each batch's trades, candles and next offsets are written in one store transacti
 offsets are then committed to the Kafka group too, only so that lag shows up in Kafka
 tooling. A crash anywhere resumes from the store's offsets. On the DuckDB file one drain
 reads every partition; on a DuckLake several drains share them through the consumer group
-(see `drain_positions`).
+(see `drain_positions`), and a drain that is not following ends with a sweep of every
+partition, so that a share the group gave nobody (a member it still counts, a join it never
+answered) is drained too.
+
+Caught up means: at every partition's position, a fetch came back empty after the fetch wait
+(with the high watermark of its answer at that position). Never a ListOffsets end (the
+embedded broker answers "latest" with the start of the last record batch), and never a
+quiet spell: a broker that answers no fetch while records are known to be ahead is an
+error (DrainStalled), not "caught up".
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.structs import OffsetAndMetadata
 
 from btc_platform.broker.drain_positions import DrainPositions
@@ -35,24 +43,35 @@ from btc_platform.store.store_location import StoreLocation, as_location
 log = get_logger(__name__)
 
 GROUP_ID = "btc-platform-drain"
-FIRST_FETCH_SECONDS = 10.0  # how long a drain waits for the broker's first fetch answer
+STALL_SECONDS = 60.0  # no record and no answer for this long, while behind: DrainStalled
 JOIN_SECONDS = 60.0  # how long a lake drain waits for the group to give it partitions
 GROUP_POLL_INTERVAL_MS = 20_000  # also how long a rebalance waits for members to rejoin
 GROUP_SESSION_MS = 6_000  # Kafka's smallest allowed: a killed drain's partitions move soon
 FOLLOW_WAIT_MS = 1_000  # how long a following drain, caught up, waits in a poll for more
 
 
-def drain_positions(consumer: KafkaConsumer, topic: str) -> dict[int, tuple[int, int]]:
+def drain_positions(
+    consumer: KafkaConsumer, topic: str, within: float = 10.0
+) -> dict[int, tuple[int, int]]:
     """Per partition of `topic`, (the drain group's committed offset, the end offset).
 
-    Metadata and offsets only, no messages. `consumer` has group_id GROUP_ID and never
-    commits itself. A broker whose end offsets are approximate (the embedded one) can only
-    make this under-report; drains never rely on it."""
+    `consumer` has group_id GROUP_ID and never commits itself. The end is the high watermark
+    of a fetch at the committed offset (one fetch round, its records dropped), not ListOffsets:
+    the embedded broker's ListOffsets under-reports it. KafkaTimeoutError when no fetch is
+    answered `within` seconds."""
     partitions = [
         TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
     ]
-    ends = consumer.end_offsets(partitions)
-    return {tp.partition: (consumer.committed(tp) or 0, ends[tp]) for tp in partitions}
+    committed = {tp: consumer.committed(tp) or 0 for tp in partitions}
+    consumer.assign(partitions)
+    for partition, offset in committed.items():
+        consumer.seek(partition, offset)
+    deadline = time.monotonic() + within
+    while any(consumer.highwater(p) is None for p in partitions):
+        if time.monotonic() > deadline:
+            raise KafkaTimeoutError(f"no fetch of {topic} answered within {within:.0f} s")
+        consumer.poll(timeout_ms=100, max_records=1, update_offsets=False)
+    return {tp.partition: (committed[tp], consumer.highwater(tp)) for tp in partitions}
 
 
 BatchWriter = Callable[[duckdb.DuckDBPyConnection, list[bytes], Consumed], BatchResult]
@@ -84,20 +103,20 @@ def drain(
     *,
     batch_size: int = 50_000,
     max_messages: int | None = None,
-    idle_ms: int = 500,
     write: BatchWriter | None = None,
     share: bool | None = None,
     group_id: str = GROUP_ID,
     until: threading.Event | None = None,
 ) -> DrainResult:
-    """Drain until caught up with the high watermarks, or `max_messages`; with `until`, go
-    on draining what arrives (one consumer, one group membership) until it is set.
+    """Drain until caught up (see the module's docstring), or `max_messages`; with `until`,
+    go on draining what arrives (one consumer, one group membership) until it is set.
 
-    A poll that brings nothing for `idle_ms` also ends it. `write` stores one batch and its
+    `write` stores one batch and its
     offsets in one transaction; by default the trades writer (trades + candles at
     `interval_seconds`). `share`: take a share of the partitions through the consumer group
-    (the default on a DuckLake) instead of all of them (the file's one drain; on a lake, a
-    sweep that is as safe beside the workers, only not sharing their work). `group_id`: the
+    (the default on a DuckLake), then, unless following, sweep all of them; or all of them
+    at once (the file's one drain; on a lake as safe beside the workers, only not sharing
+    their work). `group_id`: the
     consumer group (its committed offsets are what the drain sensor watches).
     """
     write = write or partial(write_batch, interval_seconds=interval_seconds)
@@ -151,7 +170,7 @@ def drain(
                 if in_flight is None:
                     positions.settle(connection)  # seeks only while no write is in flight
                 wait_ms = FOLLOW_WAIT_MS if until is not None else 0
-                records, offsets = _poll_batch(consumer, positions, batch_size, idle_ms, wait_ms)
+                records, offsets = _poll_batch(consumer, positions, batch_size, wait_ms)
                 if in_flight is not None:
                     if not finish(*in_flight):
                         records = []  # polled from where the stale batch ended
@@ -161,9 +180,14 @@ def drain(
                     continue
                 if not records and until is not None:
                     continue  # following: caught up, or waiting (polling) for a share
+                if not records and group and until is None:
+                    group = False  # its share is drained: now a sweep of every partition
+                    consumer.unsubscribe()
+                    _take_partitions(consumer, topic, positions, group)
+                    continue
                 revoked = group and not consumer.assignment()
                 if not records and revoked and _await_assignment(consumer):
-                    continue  # revoked in a rebalance: this drain waited for a new share
+                    continue  # revoked in a rebalance: this follower waited for a new share
                 if not records:
                     break
                 polled += len(records)
@@ -201,7 +225,7 @@ def _take_partitions(
         return
     consumer.subscribe([topic], listener=positions)
     if not _await_assignment(consumer):
-        log.info("no partition assigned by the group; nothing to drain", topic=topic)
+        log.info("no partition assigned by the group yet", topic=topic)
 
 
 def _await_assignment(consumer: KafkaConsumer) -> bool:
@@ -213,41 +237,54 @@ def _await_assignment(consumer: KafkaConsumer) -> bool:
     return bool(consumer.assignment())
 
 
+class DrainStalled(KafkaError):
+    """Records are known to be ahead, but no fetch brought any for STALL_SECONDS."""
+
+
 def _poll_batch(
     consumer: KafkaConsumer,
     positions: DrainPositions,
     batch_size: int,
-    idle_ms: int,
     wait_ms: int = 0,
 ) -> tuple[list, dict[tuple[str, int], int]]:
     """Up to `batch_size` records and, per (topic, partition), the offset after the last one;
-    fewer once caught up or when nothing comes for `idle_ms`. Caught up from the start, it
-    still polls for `wait_ms` for the first records (a following drain)."""
+    fewer only once caught up: every active partition at the high watermark its fetches
+    report, and then a poll as long as a whole fetch wait that brings nothing (a fetch at the
+    position came back empty). Following (`wait_ms`), it waits that long for a first record.
+    A rebalance during a poll ends it at once (the caller drops the records and seeks again).
+    """
     partitions = positions.active()
     records: list = []
     offsets: dict[tuple[str, int], int] = {}
+    confirm_ms = consumer.config["fetch_max_wait_ms"] + 100
     waiting_until = time.monotonic() + wait_ms / 1000
-    deadline = max(time.monotonic() + idle_ms / 1000, waiting_until)
-    # a fetch past a partition's end may only be answered (empty) after the fetch wait
-    first_answer_by = time.monotonic() + FIRST_FETCH_SECONDS
-    while (
-        len(records) < batch_size
-        and (
-            not caught_up(consumer, partitions)
-            or (not records and time.monotonic() < waiting_until)
+    heard = time.monotonic()  # the newest record or rewind
+    while len(records) < batch_size:
+        at_end = caught_up(consumer, partitions)
+        polled = consumer.poll(
+            timeout_ms=confirm_ms if at_end else 100, max_records=batch_size - len(records)
         )
-        and time.monotonic() < deadline
-    ):
-        polled = consumer.poll(timeout_ms=100, max_records=batch_size - len(records))
+        if positions.pending:
+            break  # a rebalance within the poll paused the partitions: the caller seeks again
         rewound = rewind_restarted(consumer, partitions)
         for partition, batch in polled.items():
             if not batch:
                 continue
             records.extend(batch)
             offsets[(partition.topic, partition.partition)] = batch[-1].offset + 1
-        unanswered = any(consumer.highwater(p) is None for p in partitions)
-        if polled or rewound or (unanswered and time.monotonic() < first_answer_by):
-            deadline = time.monotonic() + idle_ms / 1000
+        if polled or rewound:
+            heard = time.monotonic()
+        elif at_end and caught_up(consumer, partitions):
+            if records or time.monotonic() >= waiting_until:
+                break
+        elif time.monotonic() - heard > STALL_SECONDS:
+            behind = {
+                p.partition: (consumer.position(p), consumer.highwater(p)) for p in partitions
+            }
+            raise DrainStalled(
+                f"no record fetched for {STALL_SECONDS:.0f} s while behind: (position, high "
+                f"watermark) by partition {behind}"
+            )
     return records, offsets
 
 

@@ -71,7 +71,7 @@ def doomed_drain(
 
     drain_module.write_batch = write_batch
     drain_module.drain(
-        bootstrap, store, topic, 60, batch_size=batch_size, idle_ms=500, group_id=f"drain-{topic}"
+        bootstrap, store, topic, 60, batch_size=batch_size, group_id=f"drain-{topic}"
     )
 
 

@@ -107,8 +107,7 @@ def test_a_drain_ends_once_caught_up_and_leaves_its_position_in_kafka(
     publish_trades(trades, broker.bootstrap, topics, tmp_path)
     store = tmp_path / "offline.duckdb"
     pool = ThreadPoolExecutor(max_workers=1)
-    # Caught up with the high watermark ends it, not a poll that brings nothing for idle_ms.
-    running = pool.submit(drain, broker.bootstrap, store, topics.trades, 60, idle_ms=120_000)
+    running = pool.submit(drain, broker.bootstrap, store, topics.trades, 60)
     result = running.result(timeout=60)
     pool.shutdown()
     assert (result.messages, result.offsets) == (len(trades), {0: len(trades)})

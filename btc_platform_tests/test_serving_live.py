@@ -3,6 +3,7 @@ handoff from the offline store, stale features. Real broker, real DuckDB."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -148,11 +149,12 @@ def test_a_restart_warms_up_from_the_store_and_hands_over_to_kafka(
         continuous.stop()
 
 
-def test_stale_features_and_unknown_pairs_are_refused(settings, topics, tmp_path):
+def test_stale_features_and_unknown_pairs_are_refused(settings, topics, tmp_path, quick_model):
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
     old = market(end - timedelta(hours=HOURS), end, seed=5)
     publish_trades(settings.kafka_bootstrap, topics, tmp_path / "spool.jsonl", old)
     runtime = started(settings, topics)
+    runtime.champions[TARGET].current = quick_model
     try:
         wait_until(lambda: PAIR in runtime.latest, 60, "live features")
         with pytest.raises(
@@ -172,7 +174,7 @@ def test_stale_features_and_unknown_pairs_are_refused(settings, topics, tmp_path
         runtime.stop()
 
 
-def test_too_little_history_is_unavailable_with_the_count(settings, topics, tmp_path):
+def test_too_little_history_is_unavailable_with_the_count(settings, topics, tmp_path, quick_model):
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     publish_trades(
         settings.kafka_bootstrap,
@@ -185,16 +187,24 @@ def test_too_little_history_is_unavailable_with_the_count(settings, topics, tmp_
         wait_until(
             lambda: len(getattr(runtime.candles.get(PAIR), "final", ())) >= 25, 60, "candles"
         )
-        with pytest.raises(
-            Unavailable,
-            match=rf"not enough live history for BTC/USD yet: \d+ of {FEATURES.warmup_candles + 1}",
-        ):
+        # without a champion that is the reason that matters, whatever the history
+        no_champion = "btc-price-BTC-USD-5m has no champion yet"
+        wait_until(lambda: runtime.champions[TARGET].problem == no_champion, 60, "a registry look")
+        with pytest.raises(Unavailable, match=rf"^{no_champion}$"):
             runtime.predict(TARGET)
+        assert runtime.not_ready_reason() == no_champion
+        runtime.champions[TARGET].current = quick_model
+        history = rf"not enough live history for BTC/USD yet: \d+ of {FEATURES.warmup_candles + 1}"
+        with pytest.raises(Unavailable, match=history):
+            runtime.predict(TARGET)
+        assert re.match(history, runtime.not_ready_reason())
     finally:
         runtime.stop()
 
 
-def test_warm_up_waits_for_a_writer_to_release_the_store(settings, topics, trades, tmp_path):
+def test_warm_up_waits_for_a_writer_to_release_the_store(
+    settings, topics, trades, tmp_path, quick_model
+):
     publish_trades(settings.kafka_bootstrap, topics, tmp_path / "spool.jsonl", trades[:5_000])
     drain(settings.kafka_bootstrap, settings.offline_store, topics.trades, 60)
     # Another process holds the file read-write, as a drain run does, for 4 s.
@@ -205,6 +215,7 @@ def test_warm_up_waits_for_a_writer_to_release_the_store(settings, topics, trade
     )
     assert writer.stdout.readline().strip() == "locked"
     runtime = started(settings, topics)
+    runtime.champions[TARGET].current = quick_model
     try:
         time.sleep(2)
         assert not runtime.warmed_up

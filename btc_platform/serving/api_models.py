@@ -99,6 +99,10 @@ class ModelCard(BaseModel):
     missing: dict[str, str] = Field(
         description="Every served pair and horizon without a champion, with the reason."
     )
+    background_failures: list[str] = Field(
+        default_factory=list,
+        description="Background work of the service failing now (what, since when, the error).",
+    )
 
 
 class ErrorBody(BaseModel):

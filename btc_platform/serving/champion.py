@@ -9,8 +9,6 @@ is logged and reported (`/model`, readiness stays as it was).
 from __future__ import annotations
 
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +18,7 @@ from btc_platform.logs import get_logger
 from btc_platform.pair_horizon import PairHorizon
 from btc_platform.redaction import hide_credentials
 from btc_platform.runtime import freeze_long_lived_objects
+from btc_platform.serving.background import BackgroundTask
 from btc_platform.tracking.mlflow_setup import use_tracking
 from btc_platform.tracking.registry import Registry
 from btc_platform.training.forecaster import BoundForecaster
@@ -117,17 +116,15 @@ class ChampionBoard:
         self, tracking_uri: str, names: dict[PairHorizon, str], poll_seconds: float
     ) -> None:
         self.watchers = {target: ChampionWatcher(tracking_uri, n) for target, n in names.items()}
-        self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
+        self.task = BackgroundTask("champion-watcher", self.refresh, every=poll_seconds)
 
     def start(self) -> None:
         for name, default in MLFLOW_HTTP_DEFAULTS.items():
             os.environ.setdefault(name, default)
-        self._thread.start()
+        self.task.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self.task.stop()
 
     def __getitem__(self, target: PairHorizon) -> ChampionWatcher:
         return self.watchers[target]
@@ -135,9 +132,6 @@ class ChampionBoard:
     def current(self, target: PairHorizon) -> ServedModel | None:
         return self.watchers[target].current
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            for watcher in self.watchers.values():
-                watcher.refresh()
-            self._stop.wait(max(0.0, self.poll_seconds - (time.monotonic() - started)))
+    def refresh(self) -> None:
+        for watcher in self.watchers.values():
+            watcher.refresh()

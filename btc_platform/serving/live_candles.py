@@ -36,7 +36,10 @@ class PairCandles:
         self.interval = timedelta(seconds=interval_seconds)
         self.final: deque[tuple] = deque(maxlen=history)
         known = final if final is not None else pd.DataFrame(columns=LIVE_CANDLE_COLUMNS)
-        for row in known.reindex(columns=LIVE_CANDLE_COLUMNS).itertuples(index=False):
+        # Imported OHLCV candles have no trade count or order flow (NULL: unknown): a store's
+        # nullable integers become NaN here, kept unknown, never invented.
+        typed = known.reindex(columns=LIVE_CANDLE_COLUMNS).astype(LIVE_CANDLE_TYPES)
+        for row in typed.itertuples(index=False):
             self.final.append(tuple(row))
         self.trades = (
             open_trades[TRADE_COLUMNS].copy()

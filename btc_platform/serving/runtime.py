@@ -9,7 +9,6 @@ the forecast prepared for them.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -20,6 +19,7 @@ from btc_platform.logs import get_logger
 from btc_platform.pair_horizon import PairHorizon
 from btc_platform.runtime import freeze_long_lived_objects
 from btc_platform.serving.api_models import Prediction
+from btc_platform.serving.background import BackgroundTask
 from btc_platform.serving.champion import ChampionBoard, ServedModel
 from btc_platform.serving.forecast import logged_record, prediction
 from btc_platform.serving.live_candles import PairCandles
@@ -35,6 +35,7 @@ log = get_logger(__name__)
 # Closes the live band calibration replays when a champion arrives (and the dashboard shows).
 REPLAYED = 240
 HISTORY = FEATURES.warmup_candles + REPLAYED  # final candles kept per pair
+HISTORY_NEEDED = FEATURES.warmup_candles + 1  # final candles before a first answer
 
 
 class Unavailable(Exception):
@@ -65,22 +66,49 @@ class LiveRuntime:
         self.follower = TradeFollower(
             settings.kafka_bootstrap, self.topics.trades, self.on_trades, self.on_idle
         )
-        self._thread = threading.Thread(target=self._live, name="live-features", daemon=True)
+        self.live = BackgroundTask("live-features", self._live, stopped=self.follower.stopped)
+
+    @property
+    def tasks(self) -> list[BackgroundTask]:
+        return [self.live, self.champions.task]
 
     def start(self) -> None:
         self.champions.start()
-        self._thread.start()
+        self.live.start()
 
     def stop(self) -> None:
-        self.follower.stopped.set()
         self.champions.stop()
-        self._thread.join(timeout=10)
+        self.live.stop(timeout=10)
         self.prediction_log.close()
 
     def ready(self) -> bool:
         """At least one (pair, horizon) can answer."""
-        return any(
-            self.champions.current(t) is not None and t.pair in self.latest for t in self.targets
+        return self.not_ready_reason() is None
+
+    def not_ready_reason(self) -> str | None:
+        """Why no (pair, horizon) can answer (None: at least one can), the reason that
+        matters first: a failing live state, the warm-up, then each target's own."""
+        if self.live.failure is not None:
+            return self.live.failure.describe()
+        if not self.warmed_up:
+            return "warming up from the offline store"
+        reasons = []
+        for target in self.targets:
+            if self.champions.current(target) is None:
+                reasons.append(self.champions[target].problem or f"{target}: no champion loaded")
+            elif target.pair not in self.latest:
+                reasons.append(self._history_problem(target.pair))
+            else:
+                return None
+        return "; ".join(reasons)
+
+    def _history_problem(self, pair: str) -> str:
+        have, need = len(self.candles[pair].final) if pair in self.candles else 0, HISTORY_NEEDED
+        if have < need:
+            return f"not enough live history for {pair} yet: {have} of {need} final candles"
+        return (
+            f"the newest candles of {pair} follow a hole or an outage: the features need "
+            f"{need} consecutive final candles after it"
         )
 
     def target(self, pair: str, horizon_minutes: int | None = None) -> PairHorizon:
@@ -119,6 +147,7 @@ class LiveRuntime:
             )
             self._replay(pair, self.of_pair(pair))
         self.warmed_up = True  # requests before this are told the service is warming up
+        self.live.recovered()  # a restart after a failure warmed up again
         freeze_long_lived_objects()  # the history just read: out of later collections
         log.info(
             "warmed up from the offline store",
@@ -191,15 +220,16 @@ class LiveRuntime:
 
         Raises Unavailable when no answer is possible."""
         pair = target.pair
+        if self.live.failure is not None:
+            raise Unavailable(self.live.failure.describe())
+        model = self.champions.current(target)
+        if model is None:  # the reason that matters first: no history helps without a model
+            raise Unavailable(self.champions[target].problem or f"{target}: no champion loaded")
         if not self.warmed_up:
             raise Unavailable("warming up from the offline store")
         features = self.latest.get(pair)
         if features is None:
-            have = len(self.candles[pair].final) if pair in self.candles else 0
-            raise Unavailable(
-                f"not enough live history for {pair} yet: {have} of "
-                f"{FEATURES.warmup_candles + 1} final candles"
-            )
+            raise Unavailable(self._history_problem(pair))
         age = (datetime.now(UTC) - features.as_of.replace(tzinfo=UTC)).total_seconds()
         limit = self.settings.max_feature_age_seconds
         if age > limit:
@@ -208,9 +238,6 @@ class LiveRuntime:
                 f"features for {pair} are stale ({behind} candles behind): the newest closed "
                 f"candle ended {age:.0f} s ago (limit {limit:.0f} s, BTC_MAX_FEATURE_AGE_SECONDS)"
             )
-        model = self.champions.current(target)
-        if model is None:
-            raise Unavailable(self.champions[target].problem or f"{target}: no champion loaded")
         return model, self.forecasts[target].latest(model, features)
 
     def client_forecast(

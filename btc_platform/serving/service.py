@@ -11,6 +11,7 @@ from __future__ import annotations
 import bentoml
 from fastapi import FastAPI, Security
 from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, JSONResponse
 
 from btc_platform.logs import configure_logging, get_logger
@@ -64,8 +65,16 @@ class PricePredictor:
         self.runtime.start()
         self.metrics.start()
 
+    def failures(self) -> list[str]:
+        """What is failing in the background now, and since when."""
+        return [task.failure.describe() for task in self.metrics.tasks if task.failure]
+
     def __is_ready__(self) -> bool:
-        return self.runtime.ready()
+        """Ready once a (pair, horizon) can answer; /readyz's 503 text says why not."""
+        reason = self.runtime.not_ready_reason()
+        if reason is not None:
+            raise HTTPException(503, f"not ready: {reason}")
+        return True
 
     @bentoml.on_shutdown
     def shutdown(self) -> None:
@@ -149,12 +158,15 @@ class PricePredictor:
         except NotServed as reason:
             return error(400, str(reason))
         served, missing = runtime.champions.current(target), runtime.missing()
+        failures = self.failures()
         if served is None:
             others = "; ".join(v for k, v in missing.items() if k != str(target))
             reason = runtime.champions[target].problem or f"{target}: no champion loaded"
-            return error(503, reason + (f" (also without a champion: {others})" if others else ""))
+            reason += f" (also without a champion: {others})" if others else ""
+            return error(503, "; ".join([reason, *failures]))
         problem = runtime.champions[target].problem
-        return model_card(target, served, problem, runtime.calibration(target), missing)
+        card = model_card(target, served, problem, runtime.calibration(target), missing)
+        return card.model_copy(update={"background_failures": failures})
 
 
 def _token() -> str | None:

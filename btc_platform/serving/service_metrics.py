@@ -16,6 +16,8 @@
     btc_forecast_price{pair,horizon_minutes,quantile}  the champion's p10/p50/p90 price from
                                              that close (`offset <horizon>m` lines it up
                                              with the price it forecast)
+    btc_background_failures_total{task}      failures of a background task (each restarted)
+    btc_background_failing{task}             1 while a background task is failing
 
 Gauges are refreshed by one thread every few seconds. prometheus_client is imported only
 when the metrics are made: BentoML sets its multiprocess directory in the worker after
@@ -25,23 +27,26 @@ importing the service module, and a client imported earlier would never write th
 from __future__ import annotations
 
 import math
-import threading
 import time
 from datetime import UTC
 from typing import Any
 
-from btc_platform.logs import get_logger
 from btc_platform.serving.api_models import Prediction
+from btc_platform.serving.background import BackgroundTask
 from btc_platform.serving.dashboard import live_view
 from btc_platform.serving.runtime import LiveRuntime
 
-log = get_logger(__name__)
 REFRESH_SECONDS = 5.0
 TARGET = ["pair", "horizon_minutes"]
 
 
 class ServiceMetrics:
-    def __init__(self, runtime: LiveRuntime, registry: Any = None) -> None:
+    def __init__(
+        self,
+        runtime: LiveRuntime,
+        registry: Any = None,
+        every: float = REFRESH_SECONDS,
+    ) -> None:
         import prometheus_client as prom  # here, not at the top: see the module docstring
 
         where = {"registry": registry} if registry is not None else {}
@@ -83,28 +88,44 @@ class ServiceMetrics:
             "The champion's forecast price from the newest close, by quantile.",
             [*TARGET, "quantile"],
         )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="service-metrics", daemon=True)
+        self.background_failures = prom.Counter(
+            "btc_background_failures",
+            "Failures of a background task of the service (each restarted).",
+            ["task"],
+            **where,
+        )
+        self.background_failing = gauge(
+            "btc_background_failing", "1 while a background task is failing.", ["task"]
+        )
+        self.task = BackgroundTask("service-metrics", self.refresh, every=every)
+        self._counted: dict[str, int] = {}
+
+    @property
+    def tasks(self) -> list[BackgroundTask]:
+        """Every background task of the service (the runtime's and this one)."""
+        return [*self.runtime.tasks, self.task]
 
     def start(self) -> None:
-        self._thread.start()
+        self.task.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self.task.stop()
 
     def answered(self, answer: Prediction, origin: str) -> None:
         self.predictions.labels(
             answer.pair, answer.horizon_minutes, answer.model_version, origin
         ).inc()
 
-    def _run(self) -> None:
-        while not self._stop.wait(REFRESH_SECONDS):
-            try:
-                self.refresh()
-            except Exception:  # metrics must never take the service down
-                log.exception("service metrics refresh failed")
+    def _count_failures(self) -> None:
+        for task in self.tasks:
+            new = task.failures_total - self._counted.get(task.name, 0)
+            if new:
+                self.background_failures.labels(task.name).inc(new)
+            self._counted[task.name] = task.failures_total
+            self.background_failing.labels(task.name).set(1 if task.failure else 0)
 
     def refresh(self) -> None:
+        self._count_failures()
         runtime = self.runtime
         now = time.time()
         for pair in runtime.settings.pairs:

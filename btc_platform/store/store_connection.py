@@ -62,8 +62,8 @@ def read_when_free(
             connection = _connect(location, read_only=True)
             break
         except duckdb.IOException as error:
-            if location.is_lake or give_up(waited):
-                raise
+            if location.is_lake or not _held_by_a_writer(error) or give_up(waited):
+                raise  # a corrupt or unreadable file is no lock: waiting would not help
             if waited == 0:
                 log.info("offline store busy (a writer holds it); retrying", error=str(error))
             time.sleep(RETRY_SECONDS)
@@ -72,6 +72,10 @@ def read_when_free(
         yield connection
     finally:
         connection.close()
+
+
+def _held_by_a_writer(error: duckdb.IOException) -> bool:
+    return "Could not set lock on file" in str(error)
 
 
 def _connect(location: StoreLocation, read_only: bool) -> duckdb.DuckDBPyConnection:
