@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
+import httpx
 import prometheus_client as prom
 import pytest
 import structlog
@@ -15,7 +16,10 @@ from btc_platform.serving.background import BackgroundTask
 from btc_platform.serving.runtime import LiveRuntime
 from btc_platform.serving.service_metrics import ServiceMetrics
 from btc_platform.settings import load_settings
-from btc_platform_tests.polling import wait_until
+from btc_platform_tests.conftest import free_port
+from btc_platform_tests.polling import http_status, wait_until
+from btc_platform_tests.test_champion_watcher import MODEL
+from btc_platform_tests.test_service_http import serve, service_env
 
 
 @pytest.fixture
@@ -179,3 +183,40 @@ def test_the_champion_and_metrics_threads_survive_their_failures(
     finally:
         metrics.stop()
         runtime.stop()
+
+
+@pytest.mark.slow
+def test_bentoml_serve_reports_a_failing_live_state_on_readyz_and_model_then_recovers(
+    model_settings, broker, tmp_path
+):
+    store = model_settings.offline_store.file
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_bytes(b"not a DuckDB file" * 100)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = service_env(model_settings, broker.bootstrap)
+    with serve(env, port, tmp_path / "serve.log", failures_logged=True) as served:
+        wait_until(lambda: http_status(f"{url}/livez") == 200, 120, "bentoml serve to answer")
+        failing = "background task live-features failing since "
+        readiness = wait_until(
+            lambda: (
+                (r := httpx.get(f"{url}/readyz", timeout=10)).status_code == 503
+                and failing in r.text
+                and r
+            ),
+            60,
+            "the failure on /readyz",
+        )
+        assert readiness.text.startswith(f"not ready: {failing}")
+        assert "IOException" in readiness.text
+        card = httpx.get(f"{url}/model", timeout=10)
+        assert card.status_code == 503 and failing in card.json()["error"]
+        store.unlink()  # readable again (no store: Kafka from its beginning)
+        no_champion = f"not ready: {MODEL} has no champion yet"
+        wait_until(
+            lambda: httpx.get(f"{url}/readyz", timeout=10).text == no_champion, 60, "recovery"
+        )
+        assert failing not in httpx.get(f"{url}/model", timeout=10).json()["error"]
+    # one log line for the failure, however often it was retried, and one for the recovery
+    assert served.output.count("background task failed; restarting") == 1, served.output[-3000:]
+    assert served.output.count("background task recovered") == 1

@@ -81,10 +81,6 @@ class LiveRuntime:
         self.live.stop(timeout=10)
         self.prediction_log.close()
 
-    def ready(self) -> bool:
-        """At least one (pair, horizon) can answer."""
-        return self.not_ready_reason() is None
-
     def not_ready_reason(self) -> str | None:
         """Why no (pair, horizon) can answer (None: at least one can), the reason that
         matters first: a failing live state, the warm-up, then each target's own."""
