@@ -16,8 +16,9 @@ from btc_platform.training.dataset import (
     forward_variance,
 )
 from btc_platform.training.forecaster import Forecaster
-from btc_platform.training.median_guard import choose_median_shrink, diebold_mariano_t
+from btc_platform.training.median_guard import choose_median_shrink
 from btc_platform.training.search_space import SearchSpace
+from btc_platform.training.significance import gain_t
 from btc_platform.training.splits import holdout_split, walk_forward_folds
 from btc_platform.training.trainer import train
 from btc_platform.training.tuning import PRUNE_AFTER, Fold, StandardizedRows, tune
@@ -126,10 +127,15 @@ def test_the_median_guard_keeps_a_p50_only_where_it_beats_zero_return_significan
     assert choose_median_shrink(weak, lag=5).shrink < 1.0
 
 
-def test_the_diebold_mariano_t_accounts_for_overlapping_horizons():
+def test_the_guards_t_accounts_for_overlapping_horizons():
     rng = np.random.default_rng(2)
-    gain = np.repeat(rng.normal(0.1, 1, 400), 5)  # each value repeated: 5-row overlap
-    assert diebold_mariano_t(gain, lag=5) < 0.6 * diebold_mariano_t(gain, lag=0)
+    values = rng.normal(0.1, 1, 400)
+    gain = np.repeat(values, 5)  # each value repeated: 5-row overlap
+    naive = gain.mean() / np.sqrt(gain.var() / len(gain))
+    t_stat, bandwidth = gain_t(gain, 5)
+    assert bandwidth >= 5 and t_stat < 0.6 * naive
+    # about the t of the 400 independent values themselves
+    assert t_stat == pytest.approx(values.mean() / np.sqrt(values.var() / 400), rel=0.25)
 
 
 SMALL_SPACE = SearchSpace(n_estimators=(20, 60), max_depth=(2, 4))

@@ -2,8 +2,9 @@
 
 Decided on the tuning folds (out-of-fold forecasts of the best trial), never on the
 holdout. For each shrink factor on a grid, the p50 times the factor is compared with zero
-return by a Diebold-Mariano test on the absolute errors of all folds (Newey-West variance
-over the horizon, since overlapping horizons make errors correlated). A factor counts only
+return by a Diebold-Mariano test on the absolute errors of all folds (a HAC variance whose
+bandwidth is chosen from the data and never below the horizon: overlapping horizons and a
+persistent p50 make errors correlated for long; see `significance`). A factor counts only
 when its gain is strong (t > 3: a wrong p50 costs every answer, so the bar is high, and four
 factors are tried) and it also beats zero return in the most recent fold (the one most like
 what comes next). The factor kept is the one with the largest gain among those; when none
@@ -16,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from btc_platform.training.significance import gain_t
 
 SHRINK_GRID = (1.0, 0.75, 0.5, 0.25)
 SIGNIFICANT_T = 3.0
@@ -39,18 +42,6 @@ class MedianGuard:
         )
 
 
-def diebold_mariano_t(gain: np.ndarray, lag: int) -> float:
-    """t statistic of mean(gain) > 0 with a Newey-West (Bartlett) long-run variance."""
-    n = len(gain)
-    if n < 2:
-        return 0.0
-    centered = gain - gain.mean()
-    variance = float(centered @ centered) / n
-    for k in range(1, min(lag, n - 1) + 1):
-        variance += 2 * (1 - k / (lag + 1)) * float(centered[k:] @ centered[:-k]) / n
-    return float(gain.mean() / np.sqrt(variance / n)) if variance > 0 else 0.0
-
-
 def choose_median_shrink(folds: list[tuple[np.ndarray, np.ndarray]], lag: int) -> MedianGuard:
     """`folds`: (actual, forecast (rows, 3)) per tuning fold; `lag`: the horizon in rows."""
     actual = np.concatenate([a for a, _ in folds])
@@ -60,7 +51,7 @@ def choose_median_shrink(folds: list[tuple[np.ndarray, np.ndarray]], lag: int) -
     best = MedianGuard(0.0, 0.0, -np.inf)
     for shrink in SHRINK_GRID:
         gain = zero_error - np.abs(actual - shrink * median)
-        t_stat = diebold_mariano_t(gain, lag)
+        t_stat, _ = gain_t(gain, lag)
         skill = float(gain.mean() / zero_error.mean()) if zero_error.mean() > 0 else 0.0
         latest_gain = np.abs(latest_actual) - np.abs(latest_actual - shrink * latest_forecast[:, 1])
         strong = t_stat > SIGNIFICANT_T and latest_gain.mean() > 0
