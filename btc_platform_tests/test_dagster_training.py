@@ -59,14 +59,20 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     model = metadata(result, "price_model")
     assert model["model_version"] == "btc-price-BTC-USD-5m v1"
     assert model["pinball_loss_skill"] > 0.01
-    assert model["pinball_skill_static"] > model["pinball_skill_vol_scaled"] > 0.01
+    assert (
+        model["pinball_skill_static"]
+        > model["pinball_skill_vol_scaled"]
+        > model["pinball_skill_ewma_blend"]
+        > 0.01
+    )
+    assert 0 < model["pinball_skill_ewma_blend_low"] < model["pinball_skill_ewma_blend"]
     assert "the p10-p90 band beats every baseline" in model["verdict"]
     assert model["median_guard"].startswith("p50 kept at")
     decision = metadata(result, "champion")
     assert decision["promoted"] is True
     assert decision["reason"] == "beats the baselines; no champion yet"
-    assert decision["baseline"] == "vol_scaled"
-    assert float(decision["skill_vs_vol_scaled"]) > 0.01
+    assert decision["baseline"] == "ewma_blend"
+    assert float(decision["skill_vs_ewma_blend"]) > 0.01
     candidate = result.output_for_node("price_model")
     champion = MlflowClient().get_model_version_by_alias(MODEL, CHAMPION)
     assert str(champion.version) == candidate.version == "1"

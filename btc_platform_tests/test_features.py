@@ -219,3 +219,28 @@ def test_candles_that_are_not_final_get_no_features(candles, tmp_path):
     store_candles(store, open_last)
     with open_store(store) as connection:
         assert refresh_features(connection, "BTC/USD", 60) == len(candles) - WARMUP - 5
+
+
+def direct_ewma(values: np.ndarray, end: int, halflife: int, window: int) -> float:
+    """The exponentially weighted mean of values[end - window + 1 .. end], weights halving
+    every `halflife` values back from `end`, written out term by term."""
+    weights = 0.5 ** (np.arange(window) / halflife)
+    recent = values[end - window + 1 : end + 1][::-1]
+    return float(weights @ recent / weights.sum())
+
+
+def test_the_ewma_blend_equals_a_direct_computation(candles, full):
+    """sigma = mean(EWMA RMS of one-minute log returns, half-lives 5, 30, 120; sqrt of the
+    half-life-30 EWMA of the Parkinson variance), at a row well past the warm-up."""
+    frame = candles.reset_index(drop=True)
+    log_returns = np.log(frame["close"]).diff().to_numpy()
+    parkinson = (np.log(frame["high"] / frame["low"]) ** 2 / (4 * np.log(2))).to_numpy()
+    for row in (2_000, len(frame) - 1):
+        expected = (
+            np.sqrt(direct_ewma(log_returns**2, row, 5, 60))
+            + np.sqrt(direct_ewma(log_returns**2, row, 30, 240))
+            + np.sqrt(direct_ewma(log_returns**2, row, 120, 960))
+            + np.sqrt(direct_ewma(parkinson, row, 30, 240))
+        ) / 4
+        at = full.loc[frame["window_start"].iloc[row], "ewma_blend_vol"]
+        assert at == pytest.approx(expected, rel=1e-9)

@@ -69,8 +69,10 @@ def test_the_static_baseline_is_the_training_windows_quantiles():
 def test_the_vol_scaled_baseline_scales_the_standardized_band_by_each_rows_volatility():
     train_vol = np.full(1_001, 2e-4)
     train_target = np.linspace(-1, 1, 1_001) * 2e-4 * np.sqrt(5)  # standardized: -1 .. 1
-    bands, z_band = baseline_bands(train_target, train_vol, np.array([1e-4, 4e-4]), 5)
-    assert z_band == pytest.approx((-0.8, 0.8))
+    bands, z_bands = baseline_bands(
+        train_target, {VOL_SCALED: train_vol}, {VOL_SCALED: np.array([1e-4, 4e-4])}, 5
+    )
+    assert z_bands[VOL_SCALED] == pytest.approx((-0.8, 0.8))
     np.testing.assert_allclose(
         bands[VOL_SCALED],
         [

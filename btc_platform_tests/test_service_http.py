@@ -226,7 +226,13 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             card = httpx.get(f"{url}/model", timeout=10).json()
             # candles built from trades carry order flow: the model uses it
             assert (card["version"], card["feature_set"]) == (first, "trade-flow/v2")
-            skills = ("pinball_loss_skill", "pinball_skill_vol_scaled", "pinball_skill_static")
+            skills = (
+                "pinball_loss_skill",
+                "pinball_skill_ewma_blend",
+                "pinball_skill_ewma_blend_low",
+                "pinball_skill_vol_scaled",
+                "pinball_skill_static",
+            )
             assert set(skills) <= set(card["holdout_metrics"])
             assert (card["pair"], card["horizon_minutes"], card["name"]) == ("BTC/USD", 5, MODEL)
             assert card["missing"] == {}

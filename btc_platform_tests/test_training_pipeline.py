@@ -47,15 +47,28 @@ def test_a_planted_signal_is_learned_promoted_and_tracked(settings):
     assert result.decision.promote, result.decision.reason
     assert result.decision.reason == "beats the baselines; no champion yet"
     assert skills["pinball_loss_skill"] > 0.01 and skills["mae_bps_skill"] > 0.01
-    assert result.candidate.evaluation.strongest == "vol_scaled"  # a GARCH market: vol matters
+    # a GARCH market: volatility matters, and the EWMA blend estimates it best
+    assert result.candidate.evaluation.strongest == "ewma_blend"
     client = MlflowClient()
     champion = client.get_model_version_by_alias(MODEL, CHAMPION)
     assert str(champion.version) == result.candidate.version == "1"
     assert champion.tags["promotion.decision"] == "promoted"
     assert champion.tags["feature_set"] == "candle-vol/v2"  # no order flow in these candles
-    assert champion.tags["promotion.baseline"] == "vol_scaled"
-    assert float(champion.tags["promotion.skill_vs_static"]) > float(
-        champion.tags["promotion.skill_vs_vol_scaled"]
+    assert champion.tags["promotion.baseline"] == "ewma_blend"
+    assert (
+        float(champion.tags["promotion.skill_vs_static"])
+        > float(champion.tags["promotion.skill_vs_vol_scaled"])
+        > float(champion.tags["promotion.skill_vs_ewma_blend"])
+        > 0
+    )
+    # each skill with its 95% interval: the planted signal is a significant win
+    low = float(champion.tags["metric.pinball_skill_ewma_blend_low"])
+    high = float(champion.tags["metric.pinball_skill_ewma_blend_high"])
+    assert 0 < low < float(champion.tags["promotion.skill_vs_ewma_blend"]) < high
+    assert (
+        float(champion.tags["baseline.ewma_blend_z10"])
+        < 0
+        < float(champion.tags["baseline.ewma_blend_z90"])
     )
     assert champion.tags["median_guard"].startswith("p50 kept at")
     assert champion.tags["dataset.content_hash"] == result.dataset.lineage.content_hash
@@ -169,9 +182,11 @@ def test_on_real_btc_candles_a_champion_is_promoted_with_honest_numbers(settings
     assert "promoted to champion: beats the baselines; no champion yet" in trained.stdout
     assert "the point forecast has about zero skill against zero return" in trained.stdout
     tags = MlflowClient().get_model_version_by_alias(MODEL, CHAMPION).tags
-    # against the volatility-scaled band (the strongest baseline here) a small, real skill
-    assert tags["promotion.baseline"] == "vol_scaled"
-    assert 0.005 < float(tags["metric.pinball_skill_vol_scaled"]) < 0.1
+    # the EWMA blend (no machine learning) is the strongest baseline here: the model's skill
+    # over it is smaller than over the 60-minute rule, and what is left is the model's own
+    assert tags["promotion.baseline"] == "ewma_blend"
+    ewma_blend = float(tags["metric.pinball_skill_ewma_blend"])
+    assert 0 < ewma_blend < float(tags["metric.pinball_skill_vol_scaled"]) < 0.1
     assert 0.03 < float(tags["metric.pinball_skill_static"]) < 0.2
     assert float(tags["metric.mae_bps_skill"]) >= 0  # the p50 guard: never worse than zero
     assert 0.77 < float(tags["metric.holdout_band_coverage"]) < 0.83

@@ -28,7 +28,7 @@ _CANDLE_COLUMNS = (
     *indicators.INDICATOR_COLUMNS,
     *calendar.CALENDAR_COLUMNS,
 )
-SCALE_COLUMNS = ("vol_ref", "realized_vol_60")
+SCALE_COLUMNS = ("vol_ref", "realized_vol_60", "ewma_blend_vol")
 
 CANDLE_FEATURES = FeatureSet(
     name="candle-vol",

@@ -5,6 +5,9 @@ it does not depend on where the history starts. `vol_ref` (a geometric mean of f
 estimators at different speeds) is the scale the forecaster standardizes by; the other
 estimators enter as log ratios to it, which are scale-free. `realized_vol_60` is the
 volatility baseline's scale: the standard deviation of the last 60 one-candle returns.
+`ewma_blend_vol` is the EWMA-blend baseline's: the mean of the exponentially weighted RMS of
+one-candle log returns with half-lives 5, 30 and 120 candles and the square root of the
+exponentially weighted (half-life 30) Parkinson variance ln(high/low)^2 / (4 ln 2).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ WINDOWS = (15, 60, 240)
 EXP_WINDOWS = ((5, 60), (30, 240), (120, 960))
 REFERENCE = ("ewf_30", "rms_60", "parkinson_60", "ewf_120")
 BASELINE_WINDOW = 60
+BLEND_PARKINSON = (30, 240)  # (half-life, window) of the blend's Parkinson term
 FLOOR = 1e-9  # a volatility of zero (a flat market) is taken as this
 
 
@@ -59,13 +63,24 @@ def estimators(c: CandleArrays) -> dict[str, np.ndarray]:
     return out
 
 
+def ewma_blend(c: CandleArrays, exponential: dict[str, np.ndarray]) -> np.ndarray:
+    """The EWMA-blend volatility: `exponential` holds the `ewf_<half-life>` estimators."""
+    parkinson = np.log(c.high / c.low) ** 2 / (4 * LN2)
+    terms = [exponential[f"ewf_{halflife}"] for halflife, _ in EXP_WINDOWS]
+    terms.append(np.sqrt(exp_window_mean(parkinson, *BLEND_PARKINSON)))
+    return sum(terms) / len(terms)
+
+
 def volatility_features(c: CandleArrays) -> dict[str, np.ndarray]:
-    """`vol_ref`, `realized_vol_60` and each estimator as `lv_<name>` = log(estimate/vol_ref)."""
-    logs = {name: np.log(np.maximum(value, FLOOR)) for name, value in estimators(c).items()}
+    """`vol_ref`, the baselines' scales and each estimator as `lv_<name>` =
+    log(estimate/vol_ref)."""
+    estimated = estimators(c)
+    logs = {name: np.log(np.maximum(value, FLOOR)) for name, value in estimated.items()}
     log_ref = sum(logs[name] for name in REFERENCE) / len(REFERENCE)
     out = {
         "vol_ref": np.exp(log_ref),
         "realized_vol_60": rolling_std(c.log_returns, BASELINE_WINDOW),
+        "ewma_blend_vol": ewma_blend(c, estimated),
     }
     return out | {f"lv_{name}": value - log_ref for name, value in logs.items()}
 
@@ -73,6 +88,7 @@ def volatility_features(c: CandleArrays) -> dict[str, np.ndarray]:
 VOLATILITY_COLUMNS = (
     "vol_ref",
     "realized_vol_60",
+    "ewma_blend_vol",
     *(f"lv_{kind}_{w}" for kind in ("rms", "parkinson", "garman_klass") for w in WINDOWS),
     *(f"lv_ewf_{halflife}" for halflife, _ in EXP_WINDOWS),
 )

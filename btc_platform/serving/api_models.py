@@ -51,8 +51,12 @@ class Skill(BaseModel):
     band_pinball_skill: float | None = Field(
         description="> 0: the forecast beats the strongest baseline (what the gate uses)."
     )
+    band_skill_vs_ewma_blend: float | None = Field(
+        default=None,
+        description="Pinball skill against the EWMA-blend band (a volatility rule, no ML).",
+    )
     band_skill_vs_vol_scaled: float | None = Field(
-        description="Pinball skill against the volatility-scaled band."
+        description="Pinball skill against the 60-minute volatility-scaled band."
     )
     band_skill_vs_static: float | None = Field(
         description="Pinball skill against the static-quantile band."

@@ -28,6 +28,7 @@ def skill_of(model: ServedModel) -> Skill:
     tags = model.tags
     return Skill(
         band_pinball_skill=_tag_float(tags, "metric.pinball_loss_skill"),
+        band_skill_vs_ewma_blend=_tag_float(tags, "metric.pinball_skill_ewma_blend"),
         band_skill_vs_vol_scaled=_tag_float(tags, "metric.pinball_skill_vol_scaled"),
         band_skill_vs_static=_tag_float(tags, "metric.pinball_skill_static"),
         point_mae_skill=_tag_float(tags, "metric.mae_bps_skill"),

@@ -142,8 +142,11 @@ class TrainingRun:
                 "median_shrink": str(trained.forecaster.median_shrink),
                 "trained_until": trained.trained_until.isoformat(),
                 "baseline.strongest": trained.evaluation.strongest,
-                "baseline.vol_scaled_z10": f"{trained.vol_scaled_band[0]:.6g}",
-                "baseline.vol_scaled_z90": f"{trained.vol_scaled_band[1]:.6g}",
+                **{
+                    f"baseline.{name}_z{level}": f"{z:.6g}"
+                    for name, band in trained.z_bands.items()
+                    for level, z in zip((10, 90), band, strict=True)
+                },
             }
         )
         run_id = mlflow.active_run().info.run_id

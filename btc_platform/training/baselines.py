@@ -3,7 +3,9 @@
 - static: the training window's p10 and p90 of the target, the same band for every row;
 - volatility-scaled: the last 60 one-candle returns' standard deviation x sqrt(horizon)
   x the training window's p10 and p90 of the target standardized that way; a band that
-  widens and narrows with the market, which is what any quant does first.
+  widens and narrows with the market, which is what any quant does first;
+- EWMA blend: the same with a better volatility estimate and no machine learning, the mean
+  of four exponentially weighted ones (`ewma_blend_vol`, see `features.volatility`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from btc_platform.training.metrics import QUANTILES
 
 STATIC = "static"
 VOL_SCALED = "vol_scaled"
+EWMA_BLEND = "ewma_blend"
+# The volatility-scaled baselines and the feature column each scales by.
+SCALES = {VOL_SCALED: "realized_vol_60", EWMA_BLEND: "ewma_blend_vol"}
 BAND_LEVELS = [QUANTILES[0], QUANTILES[2]]
 
 
@@ -40,15 +45,16 @@ def vol_scaled_band(
 
 def baseline_bands(
     train_target: np.ndarray,
-    train_vol: np.ndarray,
-    test_vol: np.ndarray,
+    train_scales: dict[str, np.ndarray],
+    test_scales: dict[str, np.ndarray],
     horizon_candles: int,
-) -> tuple[dict[str, np.ndarray], tuple[float, float]]:
-    """Both baselines over the test rows, from the training window, and the standardized
-    band the volatility-scaled one uses (the service scores live outcomes with it)."""
-    z_band = standardized_band(train_target, train_vol * np.sqrt(horizon_candles))
-    bands = {
-        STATIC: static_band(train_target, len(test_vol)),
-        VOL_SCALED: vol_scaled_band(z_band, test_vol, horizon_candles),
-    }
-    return bands, z_band
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[float, float]]]:
+    """Every baseline over the test rows, from the training window; and the standardized
+    band of each volatility-scaled one (`*_scales`: its one-candle volatility per row, by
+    baseline name)."""
+    rows = len(next(iter(test_scales.values())))
+    bands, z_bands = {STATIC: static_band(train_target, rows)}, {}
+    for name, train_vol in train_scales.items():
+        z_bands[name] = standardized_band(train_target, train_vol * np.sqrt(horizon_candles))
+        bands[name] = vol_scaled_band(z_bands[name], test_scales[name], horizon_candles)
+    return bands, z_bands

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from btc_platform.training.baselines import STATIC, VOL_SCALED
-from btc_platform.training.metrics import score, skill
+from btc_platform.training.baselines import EWMA_BLEND, STATIC, VOL_SCALED
+from btc_platform.training.metrics import pinball_losses, score, skill
+from btc_platform.training.significance import SkillInterval, skill_interval
 
-BASELINE_WORDS = {STATIC: "the static-quantile band", VOL_SCALED: "the volatility-scaled band"}
+BASELINE_WORDS = {
+    STATIC: "the static-quantile band",
+    VOL_SCALED: "the volatility-scaled band",
+    EWMA_BLEND: "the EWMA-blend band",
+}
 # Skill of the whole forecast against the strongest baseline.
 SKILL_METRICS = ("pinball_loss", "winkler_bps", "crps_bps")
 # Skill of the p50 against zero return (the median of every baseline).
@@ -21,6 +26,8 @@ POINT_METRICS = ("mae_bps", "rmse_bps")
 class Evaluation:
     model: dict[str, float]
     baselines: dict[str, dict[str, float]]  # name -> metrics, each with a zero-return median
+    # name -> the pinball skill against that baseline with its HAC 95% interval
+    intervals: dict[str, SkillInterval] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -29,10 +36,17 @@ class Evaluation:
         forecast: np.ndarray,
         baselines: dict[str, np.ndarray],
         volatility: np.ndarray | None = None,
+        horizon_rows: int = 1,
     ) -> Evaluation:
+        """`horizon_rows`: rows a target spans (its overlap), the HAC bandwidth's floor."""
+        losses = pinball_losses(actual, forecast)
         return cls(
             model=score(actual, forecast, volatility),
             baselines={name: score(actual, band, volatility) for name, band in baselines.items()},
+            intervals={
+                name: skill_interval(losses, pinball_losses(actual, band), horizon_rows)
+                for name, band in baselines.items()
+            },
         )
 
     @property
@@ -59,19 +73,30 @@ class Evaluation:
         }
 
     def metrics(self) -> dict[str, float]:
-        """Flat names for MLflow and Dagster: `holdout_*`, `<baseline>_*`, `*_skill`."""
+        """Flat names for MLflow and Dagster: `holdout_*`, `<baseline>_*`, `*_skill`, and
+        each pinball skill's 95% interval (`pinball_skill_<baseline>_low`/`_high`)."""
         flat = {f"holdout_{k}": v for k, v in self.model.items()}
         for name, metrics in self.baselines.items():
             flat |= {f"{name}_{k}": v for k, v in metrics.items() if k != "directional_accuracy"}
         flat |= self.skills
-        return {name: value for name, value in flat.items() if not math.isnan(value)}
+        for name, interval in self.intervals.items():
+            flat |= {
+                f"pinball_skill_{name}_low": interval.low,
+                f"pinball_skill_{name}_high": interval.high,
+            }
+        return {name: value for name, value in flat.items() if math.isfinite(value)}
+
+    def _skill_words(self, name: str, value: float) -> str:
+        interval = self.intervals.get(name)
+        return interval.describe() if interval else f"{value:+.1%}"
 
     def verdict(self) -> str:
         """What the numbers mean, in words (point forecasts on BTC usually have no skill)."""
         skills = self.skills
         ranked = sorted(self.baselines, key=lambda name: self.baselines[name]["pinball_loss"])
         against = ", ".join(
-            f"{skills[f'pinball_skill_{name}']:+.1%} vs {BASELINE_WORDS.get(name, name)}"
+            f"{self._skill_words(name, skills[f'pinball_skill_{name}'])} vs "
+            f"{BASELINE_WORDS.get(name, name)}"
             for name in ranked
         )
         beaten = [name for name in ranked if skills[f"pinball_skill_{name}"] > 0]

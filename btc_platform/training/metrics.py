@@ -19,11 +19,16 @@ CRPS_LEVELS = np.linspace(0.01, 0.99, 99)
 TERCILES = ("low", "mid", "high")
 
 
-def pinball_loss(actual: np.ndarray, quantiles: np.ndarray) -> float:
-    """Mean over QUANTILES of the mean pinball loss; `quantiles` is (rows, 3)."""
+def pinball_losses(actual: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Each row's pinball loss, the mean over QUANTILES; `quantiles` is (rows, 3)."""
     levels = np.asarray(QUANTILES)
     error = actual[:, None] - quantiles
-    return float(np.mean(np.maximum(levels * error, (levels - 1) * error)))
+    return np.mean(np.maximum(levels * error, (levels - 1) * error), axis=1)
+
+
+def pinball_loss(actual: np.ndarray, quantiles: np.ndarray) -> float:
+    """Mean over QUANTILES of the mean pinball loss; `quantiles` is (rows, 3)."""
+    return float(np.mean(pinball_losses(actual, quantiles)))
 
 
 def winkler_score(actual: np.ndarray, quantiles: np.ndarray) -> float:

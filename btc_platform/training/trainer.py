@@ -9,7 +9,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from btc_platform.training.baselines import baseline_bands
+from btc_platform.training.baselines import SCALES, baseline_bands
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.dataset import TrainingSet
 from btc_platform.training.evaluation import Evaluation
@@ -31,7 +31,8 @@ class TrainedModel:
     holdout_forecast: np.ndarray  # (rows, 3): the model fit without the holdout, on it
     evaluation: Evaluation
     purge_rows: int
-    vol_scaled_band: tuple[float, float]  # the volatility baseline's standardized p10, p90
+    # each volatility-scaled baseline's standardized p10, p90, by name
+    z_bands: dict[str, tuple[float, float]]
     trained_until: datetime  # when the last target the served model learned was realized
 
 
@@ -86,21 +87,23 @@ def refit(
 
 def evaluate(
     dataset: TrainingSet, forecaster: Forecaster, train: slice, test: slice
-) -> tuple[np.ndarray, Evaluation, tuple[float, float]]:
-    """The forecaster's holdout forecast, its evaluation next to both baselines, and the
-    volatility baseline's standardized band."""
+) -> tuple[np.ndarray, Evaluation, dict[str, tuple[float, float]]]:
+    """The forecaster's holdout forecast, its evaluation next to every baseline, and the
+    volatility-scaled baselines' standardized bands."""
     frame = dataset.frame
     train_rows, test_rows = frame.iloc[train], frame.iloc[test]
     forecast = forecaster.predict(test_rows)
-    baselines, z_band = baseline_bands(
+    baselines, z_bands = baseline_bands(
         train_rows["target"].to_numpy(),
-        train_rows["realized_vol_60"].to_numpy(),
-        test_rows["realized_vol_60"].to_numpy(),
+        {name: train_rows[column].to_numpy() for name, column in SCALES.items()},
+        {name: test_rows[column].to_numpy() for name, column in SCALES.items()},
         dataset.horizon_candles,
     )
     actual = test_rows["target"].to_numpy()
-    evaluation = Evaluation.of(actual, forecast, baselines, test_rows["vol_ref"].to_numpy())
-    return forecast, evaluation, z_band
+    evaluation = Evaluation.of(
+        actual, forecast, baselines, test_rows["vol_ref"].to_numpy(), dataset.horizon_candles
+    )
+    return forecast, evaluation, z_bands
 
 
 def train(
@@ -112,7 +115,7 @@ def train(
     rows = len(dataset.frame)
     split = holdout_split(rows, config.holdout_fraction, purge)
     evaluated, result = fit_forecaster(dataset, split.train, config, on_trial)
-    forecast, evaluation, z_band = evaluate(dataset, evaluated, split.train, split.test)
+    forecast, evaluation, z_bands = evaluate(dataset, evaluated, split.train, split.test)
     lineage = dataset.lineage
     last = pd.Timestamp(dataset.frame["window_start"].iloc[-1])
     return TrainedModel(
@@ -124,7 +127,7 @@ def train(
         holdout_forecast=forecast,
         evaluation=evaluation,
         purge_rows=purge,
-        vol_scaled_band=z_band,
+        z_bands=z_bands,
         trained_until=(
             last
             + pd.Timedelta(seconds=lineage.interval_seconds)
