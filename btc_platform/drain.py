@@ -36,7 +36,13 @@ from btc_platform.broker.positions import caught_up, rewind_restarted
 from btc_platform.ingest.progress import Progress
 from btc_platform.logs import get_logger
 from btc_platform.runtime import pipelined_throughput
-from btc_platform.store.offline_store import BatchResult, Consumed, StaleBatch, write_batch
+from btc_platform.store.offline_store import (
+    BatchResult,
+    Consumed,
+    StaleBatch,
+    stored_offsets,
+    write_batch,
+)
 from btc_platform.store.store_connection import open_store
 from btc_platform.store.store_location import StoreLocation, as_location
 
@@ -200,9 +206,11 @@ def drain(
                 )
             if in_flight is not None:
                 finish(*in_flight)
-            if result.offsets:  # the last position, surely in Kafka before the drain ends
+            # the store's offsets (every drain's, not only this one's batches), surely in Kafka
+            # before the drain ends: the lag the sensor and `up` show converges to the truth
+            if stored := stored_offsets(connection, topic):
                 _commit_for_monitoring(
-                    consumer, {(topic, p): o for p, o in result.offsets.items()}, wait=True
+                    consumer, {(topic, p): o for p, o in stored.items()}, wait=True
                 )
             if not consumer.assignment():
                 log.warning("topic has no partitions yet", topic=topic)
