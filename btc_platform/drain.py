@@ -9,11 +9,10 @@ reads every partition; on a DuckLake several drains share them through the consu
 partition, so that a share the group gave nobody (a member it still counts, a join it never
 answered) is drained too.
 
-Caught up means: at every partition's position, a fetch came back empty after the fetch wait
-(with the high watermark of its answer at that position). Never a ListOffsets end (the
-embedded broker answers "latest" with the start of the last record batch), and never a
-quiet spell: a broker that answers no fetch while records are known to be ahead is an
-error (DrainStalled), not "caught up".
+Caught up means: every partition read up to the high watermark that a fetch at its position
+reported. Never a ListOffsets end (the embedded broker answers "latest" with the start of the
+last record batch), and never a quiet spell: a broker that answers no fetch while records are
+known to be ahead (or none at all) is an error (DrainStalled), not "caught up".
 """
 
 from __future__ import annotations
@@ -256,22 +255,19 @@ def _poll_batch(
     wait_ms: int = 0,
 ) -> tuple[list, dict[tuple[str, int], int]]:
     """Up to `batch_size` records and, per (topic, partition), the offset after the last one;
-    fewer only once caught up: every active partition at the high watermark its fetches
-    report, and then a poll as long as a whole fetch wait that brings nothing (a fetch at the
-    position came back empty). Following (`wait_ms`), it waits that long for a first record.
-    A rebalance during a poll ends it at once (the caller drops the records and seeks again).
+    fewer only once caught up: every active partition at the high watermark that a fetch at
+    its position reported. Following (`wait_ms`), it waits that long for a first record. A
+    rebalance during a poll ends it at once (the caller drops the records and seeks again).
     """
     partitions = positions.active()
     records: list = []
     offsets: dict[tuple[str, int], int] = {}
-    confirm_ms = consumer.config["fetch_max_wait_ms"] + 100
     waiting_until = time.monotonic() + wait_ms / 1000
     heard = time.monotonic()  # the newest record or rewind
     while len(records) < batch_size:
-        at_end = caught_up(consumer, partitions)
-        polled = consumer.poll(
-            timeout_ms=confirm_ms if at_end else 100, max_records=batch_size - len(records)
-        )
+        if caught_up(consumer, partitions) and (records or time.monotonic() >= waiting_until):
+            break
+        polled = consumer.poll(timeout_ms=100, max_records=batch_size - len(records))
         if positions.pending:
             break  # a rebalance within the poll paused the partitions: the caller seeks again
         rewound = rewind_restarted(consumer, partitions)
@@ -282,10 +278,7 @@ def _poll_batch(
             offsets[(partition.topic, partition.partition)] = batch[-1].offset + 1
         if polled or rewound:
             heard = time.monotonic()
-        elif at_end and caught_up(consumer, partitions):
-            if records or time.monotonic() >= waiting_until:
-                break
-        elif time.monotonic() - heard > STALL_SECONDS:
+        elif time.monotonic() - heard > STALL_SECONDS and not caught_up(consumer, partitions):
             behind = {
                 p.partition: (consumer.position(p), consumer.highwater(p)) for p in partitions
             }

@@ -124,8 +124,13 @@ def test_the_live_state_restarts_after_a_failed_warm_up_and_says_so(
         metrics.stop()
         runtime.stop()
     assert failures >= 3
-    failed = [e for e in logs if e["event"] == "background task failed; restarting"]
-    assert len(failed) == 1  # the same error each time: logged once
+    failed = [
+        str(e["exc_info"]) for e in logs if e["event"] == "background task failed; restarting"
+    ]
+    # the same error each time: logged once (a second, other error may be logged once too,
+    # if the file went away between the warm-up's look for it and its read)
+    assert "not a valid DuckDB database file" in failed[0]
+    assert len(failed) == len(set(failed)) <= 2
     assert [e["event"] for e in logs].count("background task recovered") == 1
 
 

@@ -71,7 +71,8 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     decision = metadata(result, "champion")
     assert decision["promoted"] is True
     assert decision["reason"] == "beats the baselines; no champion yet"
-    assert decision["baseline"] == "ewma_blend"
+    assert decision["baseline"] == "vol_scaled"
+    assert float(decision["skill_vs_vol_scaled"]) > 0.01
     assert float(decision["skill_vs_ewma_blend"]) > 0.01
     candidate = result.output_for_node("price_model")
     champion = MlflowClient().get_model_version_by_alias(MODEL, CHAMPION)

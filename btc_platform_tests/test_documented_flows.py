@@ -28,7 +28,7 @@ from btc_platform_tests.serving_helpers import market
 from btc_platform_tests.test_service_http import serve
 
 MODEL = "btc-price-BTC-USD-5m"
-HOURS = 30  # the features' warm-up (~17 h of 1-minute candles) and a training set after it
+HOURS = 22  # the features' warm-up (~17 h of 1-minute candles) and a training set after it
 
 
 def write_ohlcvt(trades: list[Trade], until: datetime, path: Path) -> pd.DataFrame:

@@ -32,11 +32,7 @@ def evaluate_predictions(predictions: pd.DataFrame) -> Evaluation:
         raise ValueError("backtest: no prediction has a realized outcome to score")
     forecast, baselines = _bands(rows)
     return Evaluation.of(
-        rows["realized_return"].to_numpy(),
-        forecast,
-        baselines,
-        rows["realized_vol"].to_numpy(),
-        int(rows["horizon_minutes"].iloc[0]),  # one row a minute: the rows a target spans
+        rows["realized_return"].to_numpy(), forecast, baselines, rows["realized_vol"].to_numpy()
     )
 
 
