@@ -190,9 +190,6 @@ def drain(
                     consumer.unsubscribe()
                     _take_partitions(consumer, topic, positions, group)
                     continue
-                revoked = group and not consumer.assignment()
-                if not records and revoked and _await_assignment(consumer):
-                    continue  # revoked in a rebalance: this follower waited for a new share
                 if not records:
                     break
                 polled += len(records)
