@@ -1,4 +1,5 @@
-"""The training pipeline end to end: features -> training set -> tuned model -> gate.
+"""The training pipeline end to end: features -> training set -> (the EWMA-blend rule as the
+first champion) -> tuned model -> gate.
 
 `btc-platform train` runs `retrain`; the Dagster assets run its steps one asset each.
 """
@@ -14,6 +15,7 @@ from btc_platform.settings import Settings
 from btc_platform.store.feature_store import refresh_features
 from btc_platform.store.store_connection import open_store
 from btc_platform.store.training_snapshot import load_training_set
+from btc_platform.tracking.baseline_champion import serve_rule_first
 from btc_platform.tracking.candidate import Candidate
 from btc_platform.tracking.champion_gate import run_gate
 from btc_platform.tracking.mlflow_setup import ModelStore
@@ -107,6 +109,7 @@ def retrain(
         )
     # DuckDB is released here: drains go on while the model trains.
     store = ModelStore.of(settings)
+    serve_rule_first(store, dataset)  # a first champion in seconds, before any training
     candidate = train_candidate(store, dataset, config)
     decision = promote_candidate(store, dataset, candidate, settings.promotion_tolerance)
     return RetrainResult(dataset, candidate, decision)

@@ -18,10 +18,11 @@ def wait_until(
     interval: float = 0.2,
     ignore: tuple[type[Exception], ...] = (),
     process: subprocess.Popen | None = None,
+    explain: Callable[[], str] = lambda: "",
 ) -> object:
     """The first truthy value of `condition`; fails the test after `timeout` seconds, or as
     soon as `process` (what should make it happen) has exited. `ignore`d errors count as
-    not yet."""
+    not yet; `explain` adds what the failure message should show (state, logs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -34,7 +35,7 @@ def wait_until(
             output = process.stderr.read()[-3000:] if process.stderr else ""
             pytest.fail(f"the process exited while waiting for {what}: {output}")
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{explain()}")
 
 
 def http_status(url: str) -> int | None:

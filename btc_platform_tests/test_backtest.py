@@ -45,7 +45,7 @@ def backtest(candles: pd.DataFrame, the_spec: BacktestSpec | None = None):
 
 @pytest.fixture(scope="module")
 def candles() -> pd.DataFrame:
-    return market_candles(CANDLES, seed=8, autocorrelation=0.5)
+    return market_candles(CANDLES, seed=8, autocorrelation=0.7)
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +69,12 @@ def test_every_close_after_the_first_retrain_gets_a_forecast_from_a_model_traine
     assert (predictions["p10"] <= predictions["p50"]).all()
     assert (predictions["p50"] <= predictions["p90"]).all()
     # the first champion had none to beat; later retrains are gated against the current one
-    assert first.reason == "beats the baselines; no champion yet"
+    assert first.reason == "beats the baselines significantly; no champion yet"
     later = result.retrains[result.retrains.index(first) + 1 :]
     assert any(r.promoted for r in later)
-    for retrain in later:  # a later one must beat the baselines and then the champion
-        expected = "beats the baselines and champion bt-" if retrain.promoted else "pinball loss "
+    for retrain in later:  # a later one must beat the baselines, then the champion, both
+        # significantly, on rows the champion never trained on
+        expected = "beats the baselines and champion bt-" if retrain.promoted else "pinball "
         assert retrain.reason.startswith(expected), retrain.reason
     versions = predictions["model_version"].unique().tolist()
     assert versions == sorted(versions) and versions[0] == "bt-1"
@@ -84,6 +85,21 @@ def test_every_close_after_the_first_retrain_gets_a_forecast_from_a_model_traine
     expected = closes[start + pd.Timedelta(minutes=5)] - closes[start]
     assert row["realized_return"] == pytest.approx(expected, rel=1e-12)
     assert predictions["realized_return"].notna().all()
+
+
+def test_closes_before_a_model_wins_are_forecast_by_the_rule_that_would_have_answered():
+    """On a market with nothing to learn but its volatility, no model wins significantly: the
+    EWMA-blend rule, fitted at the first retrain point, forecasts every close (no selection
+    of the stretches a model served)."""
+    result = backtest(market_candles(CANDLES, seed=8))
+    assert not any(r.promoted for r in result.retrains)
+    predictions = result.predictions
+    assert predictions["model_version"].unique().tolist() == ["bt-rule-1"]
+    as_of = pd.to_datetime(predictions["as_of"])
+    assert as_of.iloc[0] == pd.Timestamp(result.spec.since)
+    assert as_of.diff().dropna().eq(pd.Timedelta(minutes=1)).all()
+    assert (predictions["p50"] == 0).all() and (predictions["p10"] < predictions["p90"]).all()
+    assert [r.version for r in result.retrains] == ["bt-rule-1"] * 4
 
 
 def test_nothing_at_a_close_depends_on_anything_after_it(candles, result):

@@ -18,6 +18,7 @@ from btc_platform.training.metrics import crps, pinball_loss, score, skill, wink
 from btc_platform.training.promotion import ChampionScore, decide
 from btc_platform.training.rescore import rescore_on_holdout
 from btc_platform.training.search_space import SearchSpace
+from btc_platform.training.significance import SkillInterval
 
 
 def test_pinball_loss_and_scores_on_known_numbers():
@@ -84,15 +85,26 @@ def test_the_vol_scaled_baseline_scales_the_standardized_band_by_each_rows_volat
     assert bands[STATIC].shape == (2, 3)
 
 
-def evaluation(model_pinball: float, model_mae: float, vol_pinball: float = 1.2) -> Evaluation:
+def interval(skill: float, half_width: float = 0.02) -> SkillInterval:
+    return SkillInterval(skill, skill - half_width, skill + half_width, 3.0, 5, 500)
+
+
+def evaluation(
+    model_pinball: float, model_mae: float, vol_pinball: float = 1.2, half_width: float = 0.02
+) -> Evaluation:
+    """Each skill's 95% interval is the skill +- `half_width`."""
+
     def base(pinball: float) -> dict[str, float]:
         return {"pinball_loss": pinball, "mae_bps": 10.0, "rmse_bps": 14.0, "band_coverage": 0.8}
 
+    losses = {STATIC: 1.0, VOL_SCALED: vol_pinball}
     return Evaluation(
         model=base(model_pinball) | {"mae_bps": model_mae, "winkler_bps": 1, "crps_bps": 1},
         baselines={
-            STATIC: base(1.0) | {"winkler_bps": 1, "crps_bps": 1},
-            VOL_SCALED: base(vol_pinball) | {"winkler_bps": 1, "crps_bps": 1},
+            name: base(loss) | {"winkler_bps": 1, "crps_bps": 1} for name, loss in losses.items()
+        },
+        intervals={
+            name: interval(1 - model_pinball / loss, half_width) for name, loss in losses.items()
         },
     )
 
@@ -107,14 +119,18 @@ def test_the_evaluation_compares_against_the_strongest_baseline():
     assert skills["pinball_skill_static"] == pytest.approx(0.1)
     assert skills["pinball_skill_vol_scaled"] == pytest.approx(1 - 0.9 / 0.95)
     verdict = strong_vol.verdict()
-    assert verdict.startswith("the p10-p90 band beats every baseline (pinball skill +5.3% vs")
-    assert "the volatility-scaled band, +10.0% vs the static-quantile band" in verdict
+    assert verdict.startswith(
+        "the p10-p90 band beats every baseline (pinball skill +5.26% [95% +3.26%, +7.26%] vs "
+        "the volatility-scaled band, +10.00% [95% +8.00%, +12.00%] vs the static-quantile band"
+    )
 
 
 def test_the_first_champion_must_beat_the_strongest_band_and_not_lose_on_the_median():
     promoted = decide(evaluation(0.9, 10.04), champion=None, tolerance=0.005)
-    assert promoted.promote and promoted.reason == "beats the baselines; no champion yet"
+    assert promoted.promote
+    assert promoted.reason == "beats the baselines significantly; no champion yet"
     assert promoted.as_tags()["promotion.skill_vs_vol_scaled"] == f"{1 - 0.9 / 1.2:.6g}"
+    assert promoted.as_tags()["promotion.interval_vs_static"] == "+10.00% [95% +8.00%, +12.00%]"
     worse_band = decide(evaluation(1.0, 9.0), champion=None)
     assert not worse_band.promote
     assert worse_band.reason == "pinball loss 1 does not beat the static-quantile band's 1"
@@ -132,21 +148,55 @@ def test_the_first_champion_must_beat_the_strongest_band_and_not_lose_on_the_med
     )
 
 
-def test_a_challenger_must_beat_the_champion_rescored_on_the_same_holdout():
-    better = decide(evaluation(0.9, 10.0), ChampionScore("3", 0.95))
-    assert better.promote and better.reason == "beats the baselines and champion v3 (0.95)"
-    worse = decide(evaluation(0.9, 10.0), ChampionScore("3", 0.85))
+def test_an_insignificant_win_over_the_strongest_baseline_is_refused():
+    # 5.3% better than the volatility-scaled band, but the interval reaches below zero
+    noisy = decide(evaluation(0.9, 10.0, vol_pinball=0.95, half_width=0.06), champion=None)
+    assert not noisy.promote
+    assert noisy.reason == (
+        "pinball skill +5.26% [95% -0.74%, +11.26%] vs the volatility-scaled band is not "
+        "significant (promotion needs the whole 95% interval above zero)"
+    )
+    assert noisy.as_tags()["promotion.decision"] == "rejected"
+    clear = decide(evaluation(0.9, 10.0, vol_pinball=0.95, half_width=0.03), champion=None)
+    assert clear.promote
+
+
+def champion_score(champion: float, challenger: float, half_width: float = 0.02) -> ChampionScore:
+    return ChampionScore(
+        "3",
+        champion,
+        challenger_pinball=challenger,
+        rows=400,
+        interval=interval(1 - challenger / champion, half_width),
+    )
+
+
+def test_a_challenger_must_beat_the_champion_significantly_on_rows_it_never_saw():
+    better = decide(evaluation(0.9, 10.0), champion_score(0.95, 0.9))
+    assert better.promote
+    assert better.reason == (
+        "beats the baselines and champion v3 significantly (+5.26% [95% +3.26%, +7.26%] on "
+        "the 400 holdout rows newer than its training data)"
+    )
+    assert better.as_tags()["promotion.interval_vs_champion"] == "+5.26% [95% +3.26%, +7.26%]"
+    worse = decide(evaluation(0.9, 10.0), champion_score(0.85, 0.9))
     assert not worse.promote
-    assert worse.reason == "pinball loss 0.9 does not beat champion v3's 0.85 on the same holdout"
+    assert worse.reason == (
+        "pinball loss 0.9 does not beat champion v3's 0.85 on the 400 holdout rows newer "
+        "than its training data"
+    )
     tags = worse.as_tags()
     assert tags["promotion.decision"] == "rejected"
     assert tags["promotion.champion_version"] == "3"
     assert tags["promotion.champion_pinball"] == "0.85"
+    noisy = decide(evaluation(0.9, 10.0), champion_score(0.95, 0.9, half_width=0.1))
+    assert not noisy.promote
+    assert noisy.reason.startswith("pinball skill +5.26% [95% -4.74%, +15.26%] vs champion v3 on")
     unscorable = decide(
         evaluation(0.9, 10.0), ChampionScore("3", None, reason="uses other features")
     )
     assert unscorable.promote
-    assert unscorable.reason == "beats the baselines; champion v3 uses other features"
+    assert unscorable.reason == "beats the baselines significantly; champion v3 uses other features"
 
 
 def test_search_space_ranges_are_checked():
@@ -176,15 +226,23 @@ def test_the_champion_is_rescored_on_the_holdout_rows_it_never_trained_on():
     challenger = np.tile([-0.02, 0.0, 0.02], (1_000, 1))
     # trained until 600 minutes in: the last 401 rows are new to it (as_of >= then)
     until = (start + pd.Timedelta(minutes=600)).to_pydatetime()
-    fair = rescore_on_holdout("3", Constant(), until, holdout, challenger, 60)
-    assert (fair.rows, fair.seen_rows) == (401, 0)
+    fair = rescore_on_holdout("3", Constant(), until, holdout, challenger, 60, 5)
+    assert fair.rows == 401 and not fair.waits
     tail = holdout["target"].to_numpy()[-401:]
     assert fair.pinball_loss == pytest.approx(pinball_loss(tail, Constant().predict(tail)))
     assert fair.challenger_pinball == pytest.approx(pinball_loss(tail, challenger[-401:]))
+    assert fair.interval is not None and fair.interval.rows == 401
+    assert fair.interval.skill == pytest.approx(1 - fair.challenger_pinball / fair.pinball_loss)
     assert fair.where() == "on the 401 holdout rows newer than its training data"
-    # too few new rows: the whole holdout, which the champion partly trained on
+    # too few new rows: never scored on rows it trained on; the decision waits
     late = (start + pd.Timedelta(minutes=900)).to_pydatetime()
-    whole = rescore_on_holdout("3", Constant(), late, holdout, challenger, 60)
-    assert (whole.rows, whole.seen_rows) == (1_000, 899)
-    decision = decide(evaluation(0.9, 10.0), whole)
-    assert "on the whole holdout (1000 rows, 899 of which it trained on)" in decision.reason
+    waiting = rescore_on_holdout("3", Constant(), late, holdout, challenger, 60, 5)
+    assert (waiting.rows, waiting.waits, waiting.pinball_loss) == (101, True, None)
+    decision = decide(evaluation(0.9, 10.0), waiting)
+    assert not decision.promote
+    assert decision.reason == (
+        "champion v3 can be compared on only 101 holdout rows newer than its training data "
+        "(needs 240): the decision waits for more data"
+    )
+    unknown = rescore_on_holdout("3", Constant(), None, holdout, challenger, 60, 5)
+    assert unknown.pinball_loss is None and not unknown.waits

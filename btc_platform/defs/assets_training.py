@@ -78,7 +78,9 @@ def training_assets(
     @dg.asset(
         description="An XGBoost p10/p50/p90 model tuned on walk-forward folds, scored on the "
         "holdout against the baselines, logged to MLflow and registered as a new version of "
-        "the partition's model (`<BTC_MODEL_NAME>-<BASE>-<QUOTE>-<horizon>m`).",
+        "the partition's model (`<BTC_MODEL_NAME>-<BASE>-<QUOTE>-<horizon>m`). A partition "
+        "with no champion first gets the EWMA-blend rule as its champion (seconds), so that "
+        "it answers while the model trains.",
         kinds={"xgboost", "mlflow", "optuna"},
         group_name=GROUP,
         partitions_def=partitions,
@@ -91,16 +93,19 @@ def training_assets(
     ) -> Candidate:
         # heavy (MLflow), so imported when the step runs, not when Dagster loads the code
         from btc_platform.retrain import train_candidate
+        from btc_platform.tracking.baseline_champion import serve_rule_first
 
-        candidate = train_candidate(
-            mlflow_store.model_store(), training_set, config.training_config()
-        )
+        store = mlflow_store.model_store()
+        if rule := serve_rule_first(store, training_set):
+            context.log.info(f"the EWMA-blend rule is the first champion (v{rule})")
+        candidate = train_candidate(store, training_set, config.training_config())
         context.add_output_metadata(candidate_metadata(candidate, mlflow_store.tracking_uri))
         return candidate
 
     @dg.asset(
         description="The promotion gate: the new version becomes `champion` only if it beats "
-        "the baseline and the partition's current champion re-scored on the same holdout.",
+        "the strongest baseline significantly and, significantly again, the partition's "
+        "trained champion on the holdout rows that champion never trained on.",
         kinds={"mlflow"},
         group_name=GROUP,
         partitions_def=partitions,

@@ -79,6 +79,12 @@ class Prediction(BaseModel):
     )
     model_name: str = Field(description="The registered model of this pair and horizon.")
     model_version: str
+    answered_by: str = Field(
+        default="model",
+        description="`model`: a trained model answers; `ewma_blend_rule`: the EWMA-blend "
+        "baseline rule answers (no machine learning), until a trained model beats it "
+        "significantly at the promotion gate.",
+    )
     model_skill: Skill
     feature_age_seconds: float = Field(description="Seconds since `as_of`.")
 
@@ -88,6 +94,12 @@ class ModelCard(BaseModel):
     horizon_minutes: int
     name: str = Field(description="The registered model of this pair and horizon.")
     version: str
+    answered_by: str = Field(
+        default="model",
+        description="`model`: a trained model answers; `ewma_blend_rule`: the EWMA-blend "
+        "baseline rule answers (no machine learning), until a trained model beats it "
+        "significantly at the promotion gate.",
+    )
     feature_set: str | None
     training_window: str | None
     holdout_window: str | None

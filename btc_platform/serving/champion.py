@@ -21,6 +21,7 @@ from btc_platform.runtime import freeze_long_lived_objects
 from btc_platform.serving.background import BackgroundTask
 from btc_platform.tracking.mlflow_setup import use_tracking
 from btc_platform.tracking.registry import Registry
+from btc_platform.training.baseline_rule import KIND, is_rule
 from btc_platform.training.forecaster import BoundForecaster
 
 log = get_logger(__name__)
@@ -39,6 +40,11 @@ class ServedModel:
     @property
     def feature_set(self) -> str:
         return self.forecaster.forecaster.feature_set
+
+    @property
+    def answered_by(self) -> str:
+        """`model`, or the rule's kind when the EWMA-blend rule is the champion."""
+        return KIND if is_rule(self.tags) else "model"
 
     def quantiles(self, values: np.ndarray) -> np.ndarray:
         """p10, p50, p90 of the forward log return for one row of FEATURES.columns values."""

@@ -54,6 +54,7 @@ def prediction(
         band_scale=round(forecast.band_scale, 6),
         model_name=model.name,
         model_version=model.version,
+        answered_by=model.answered_by,
         model_skill=skill_of(model),
         feature_age_seconds=round(((now or datetime.now(UTC)) - as_of).total_seconds(), 3),
     )
@@ -88,6 +89,7 @@ def model_card(
         horizon_minutes=target.horizon_minutes,
         name=model.name,
         version=model.version,
+        answered_by=model.answered_by,
         feature_set=tags.get("feature_set"),
         training_window=f"{first} -> {last}" if first and last else None,
         holdout_window=tags.get("promotion.holdout"),

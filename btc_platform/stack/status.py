@@ -29,13 +29,17 @@ HEALTH_TIMEOUT = 240.0
 def champion_version(settings: Settings) -> str:
     from btc_platform.tracking.mlflow_setup import use_tracking  # MLflow: only when asked
     from btc_platform.tracking.registry import Registry
+    from btc_platform.training.baseline_rule import is_rule
 
     use_tracking(str(settings.mlflow_tracking_uri))
     try:
         champion = Registry(settings.model_name_of(settings.default_pair_horizon)).champion()
     except Exception as error:  # the store not created yet, or unreachable
         return f"unknown ({type(error).__name__})"
-    return f"v{champion.version}" if champion else "none yet"
+    if champion is None:
+        return "none yet"
+    rule = " (the EWMA-blend rule)" if is_rule(dict(champion.tags)) else ""
+    return f"v{champion.version}{rule}"
 
 
 def last_prediction(answer: tuple[int, dict] | None, pair: str) -> str:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from btc_platform.tracking.candidate import Candidate
 from btc_platform.tracking.registry import Registry
+from btc_platform.training.baseline_rule import is_rule
 from btc_platform.training.dataset import TrainingSet
 from btc_platform.training.promotion import ChampionScore, Decision, decide
 from btc_platform.training.rescore import rescore_on_holdout
@@ -26,6 +27,10 @@ def rescore_champion(
     if champion is None or str(champion.version) == candidate.version:
         return None
     version = str(champion.version)
+    if is_rule(dict(champion.tags)):
+        return ChampionScore(
+            version, None, reason="is the EWMA-blend rule, held to above as a baseline"
+        )
     try:
         model = registry.load(version)
     except Exception as error:  # e.g. a version of an older model format
@@ -37,6 +42,7 @@ def rescore_champion(
         dataset.frame.iloc[candidate.holdout.test],
         candidate.holdout_forecast,
         dataset.lineage.interval_seconds,
+        dataset.horizon_candles,
     )
 
 

@@ -1,4 +1,4 @@
-"""A Forecaster as an MLflow model (the pyfunc flavor), and back.
+"""A Forecaster (or the baseline rule) as an MLflow model (the pyfunc flavor), and back.
 
 `mlflow.pyfunc.load_model("models:/btc-price@champion").predict(features)` answers p10, p50
 and p90 of the forward log return for rows of the feature set's columns (needs this package
@@ -15,7 +15,8 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
-from btc_platform.training.forecaster import Forecaster
+from btc_platform.training.baseline_rule import BaselineRule, is_rule_folder
+from btc_platform.training.forecaster import Forecaster, QuantileForecaster
 from btc_platform.training.metrics import QUANTILES
 
 ARTIFACT = "forecaster"
@@ -23,10 +24,13 @@ OUTPUT_COLUMNS = [f"p{round(q * 100)}" for q in QUANTILES]
 
 
 class ForecasterModel(mlflow.pyfunc.PythonModel):
-    """MLflow's view of a Forecaster."""
+    """MLflow's view of a Forecaster or of the baseline rule."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        self.forecaster = Forecaster.load(Path(context.artifacts[ARTIFACT]))
+        folder = Path(context.artifacts[ARTIFACT])
+        self.forecaster: QuantileForecaster = (
+            BaselineRule.load(folder) if is_rule_folder(folder) else Forecaster.load(folder)
+        )
 
     def predict(
         self,
@@ -38,7 +42,7 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
 
 
 def log_forecaster(
-    forecaster: Forecaster,
+    forecaster: QuantileForecaster,
     example: pd.DataFrame,
     requirements: list[str],
     metadata: dict[str, object],
@@ -59,6 +63,6 @@ def log_forecaster(
         )
 
 
-def load_forecaster(model_uri: str) -> Forecaster:
+def load_forecaster(model_uri: str) -> QuantileForecaster:
     loaded = mlflow.pyfunc.load_model(model_uri)
     return loaded.unwrap_python_model().forecaster

@@ -13,7 +13,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from btc_platform.tracking.forecaster_model import load_forecaster
-from btc_platform.training.forecaster import Forecaster
+from btc_platform.training.forecaster import QuantileForecaster
 
 CHAMPION = "champion"
 PREVIOUS = "previous-champion"
@@ -47,7 +47,7 @@ class Registry:
     def champion(self) -> ModelVersion | None:
         return self.by_alias(CHAMPION)
 
-    def load(self, version: str) -> Forecaster:
+    def load(self, version: str) -> QuantileForecaster:
         return load_forecaster(f"models:/{self.model_name}/{version}")
 
     def tag(self, version: str, tags: dict[str, str]) -> None:

@@ -2,11 +2,14 @@
 
 At every retrain point R (every `retrain_every` from `since` to `until`) a model is trained
 by the same pipeline and gate as `train`, on the rows whose target was realized by R only,
-and (when it beats the baselines and the backtest's own champion re-scored on its holdout)
-becomes the champion. The champion forecasts every candle close from R to the next point
-with the same features, model and live band calibration the service runs (the calibration
-restarts for each champion, replayed over the closes before R, as the service replays its
-history). Nothing at a close depends on anything after it.
+and (when it beats the baselines and the backtest's own champion on its holdout, both
+significantly) becomes the champion. As on the platform, the first champion is the EWMA-blend
+rule, fitted at the first point with history enough: the closes before a trained model wins
+are scored with what would have answered then, not left out. The champion forecasts every
+candle close from R to the next point with the same features, model and live band
+calibration the service runs (the calibration restarts for each champion, replayed over the
+closes before R, as the service replays its history). Nothing at a close depends on anything
+after it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 
 from btc_platform.features.compute import feature_set_for
 from btc_platform.training.band_calibration import BandCalibration
+from btc_platform.training.baseline_rule import BaselineRule
 from btc_platform.training.baselines import standardized_band, static_band, vol_scaled_band
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.dataset import (
@@ -29,7 +33,7 @@ from btc_platform.training.dataset import (
     build_training_set,
     forward_log_return,
 )
-from btc_platform.training.forecaster import Forecaster
+from btc_platform.training.forecaster import QuantileForecaster
 from btc_platform.training.promotion import ChampionScore, decide
 from btc_platform.training.rescore import rescore_on_holdout
 from btc_platform.training.trainer import TrainedModel, train
@@ -83,7 +87,7 @@ class BacktestResult:
 @dataclass
 class _Champion:
     version: str
-    forecaster: Forecaster
+    forecaster: QuantileForecaster
     trained_until: datetime
     static: tuple[float, float]
     vol_z: tuple[float, float]
@@ -119,6 +123,10 @@ def _rescore(
 ) -> ChampionScore | None:
     if champion is None:
         return None
+    if champion.forecaster.is_baseline:
+        return ChampionScore(
+            champion.version, None, reason="is the EWMA-blend rule, held to above as a baseline"
+        )
     return rescore_on_holdout(
         champion.version,
         champion.forecaster,
@@ -126,6 +134,27 @@ def _rescore(
         dataset.frame.iloc[model.holdout.test],
         model.holdout_forecast,
         spec.interval_seconds,
+        dataset.horizon_candles,
+    )
+
+
+def _champion_of(
+    spec: BacktestSpec, version: str, forecaster: QuantileForecaster, dataset: TrainingSet
+) -> _Champion:
+    """The champion `forecaster` is, with the baselines of the history it was fitted on."""
+    history = dataset.frame
+    step = pd.Timedelta(seconds=spec.interval_seconds)
+    return _Champion(
+        version=version,
+        forecaster=forecaster,
+        trained_until=(
+            history["window_start"].iloc[-1] + step + pd.Timedelta(minutes=spec.horizon_minutes)
+        ).to_pydatetime(),
+        static=tuple(static_band(history[TARGET].to_numpy(), 1)[0, [0, 2]]),
+        vol_z=standardized_band(
+            history[TARGET].to_numpy(),
+            history["realized_vol_60"].to_numpy() * np.sqrt(dataset.horizon_candles),
+        ),
     )
 
 
@@ -176,7 +205,6 @@ def run_backtest(
 ) -> BacktestResult:
     """`features`: window_start + feature columns; `candles`: window_start, close (+ trade
     counts), both of the pair, oldest first. `on_retrain(retrain, done, total)` reports."""
-    step = pd.Timedelta(seconds=spec.interval_seconds)
     horizon = pd.Timedelta(minutes=spec.horizon_minutes)
     target = forward_log_return(candles, spec.horizon_minutes, spec.interval_seconds)
     closes = candles.set_index("window_start")["close"]
@@ -198,20 +226,10 @@ def run_backtest(
                 model.evaluation, _rescore(spec, champion, dataset, model), spec.tolerance
             )
             promoted, reason = decision.promote, decision.reason
-            if promoted:
-                history = dataset.frame
-                champion = _Champion(
-                    version=f"bt-{index + 1}",
-                    forecaster=model.forecaster,
-                    trained_until=(
-                        history["window_start"].iloc[-1] + step + horizon
-                    ).to_pydatetime(),
-                    static=tuple(static_band(history[TARGET].to_numpy(), 1)[0, [0, 2]]),
-                    vol_z=standardized_band(
-                        history[TARGET].to_numpy(),
-                        history["realized_vol_60"].to_numpy() * np.sqrt(dataset.horizon_candles),
-                    ),
-                )
+            if champion is None or promoted:
+                label = f"bt-{index + 1}" if promoted else f"bt-rule-{index + 1}"
+                forecaster = model.forecaster if promoted else BaselineRule.fit(dataset)
+                champion = _champion_of(spec, label, forecaster, dataset)
                 calibration = BandCalibration(horizon.to_pytimedelta())
                 before = frame[_close_times(frame, spec.interval_seconds) < at].tail(REPLAYED)
                 if len(before):

@@ -16,11 +16,6 @@ BASELINE_WORDS = {
     VOL_SCALED: "the volatility-scaled band",
     EWMA_BLEND: "the EWMA-blend band",
 }
-# The baselines the gate holds a model to (the strongest of them). The EWMA blend is scored
-# and reported beside them, with its interval, but joins the gate only once it answers as a
-# partition's first champion: on the synthetic market trained models tie it, and a fresh
-# platform would then have no champion at all.
-GATE_BASELINES = (STATIC, VOL_SCALED)
 # Skill of the whole forecast against the strongest baseline.
 SKILL_METRICS = ("pinball_loss", "winkler_bps", "crps_bps")
 # Skill of the p50 against zero return (the median of every baseline).
@@ -56,9 +51,8 @@ class Evaluation:
 
     @property
     def strongest(self) -> str:
-        """The gate's baseline with the lowest pinball loss here: the one to beat."""
-        gated = [name for name in self.baselines if name in GATE_BASELINES] or self.baselines
-        return min(gated, key=lambda name: self.baselines[name]["pinball_loss"])
+        """The baseline with the lowest pinball loss here: the one to beat."""
+        return min(self.baselines, key=lambda name: self.baselines[name]["pinball_loss"])
 
     @property
     def baseline(self) -> dict[str, float]:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,33 @@ VOLATILITY_TREES = "volatility.ubj"
 QUANTILE_TREES = "quantiles.ubj"
 
 
+class QuantileForecaster(Protocol):
+    """What a model version is to the platform: a trained Forecaster or the baseline rule."""
+
+    feature_set: str
+    is_baseline: ClassVar[bool]
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray: ...
+
+    def predict_values(self, values: np.ndarray) -> np.ndarray: ...
+
+    def bind(self, columns: Sequence[str]) -> BoundForecaster: ...
+
+    def save(self, folder: Path) -> None: ...
+
+
+def bind_columns(model: QuantileForecaster, columns: Sequence[str]) -> BoundForecaster:
+    """A one-row predictor over feature vectors laid out as `columns`."""
+    missing = [c for c in model.columns if c not in columns]
+    if missing:
+        raise ValueError(f"features missing for this model: {', '.join(missing[:5])}")
+    position = {name: i for i, name in enumerate(columns)}
+    return BoundForecaster(model, np.array([position[c] for c in model.columns]))
+
+
 @dataclass(frozen=True, slots=True)
 class Forecaster:
     feature_set: str  # the key of the feature set it was trained on
@@ -33,6 +61,7 @@ class Forecaster:
     volatility: VolatilityModel
     quantiles: xgb.Booster
     median_shrink: float  # the p50 is multiplied by this (0: zero return)
+    is_baseline: ClassVar[bool] = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -59,12 +88,7 @@ class Forecaster:
         return forecast
 
     def bind(self, columns: Sequence[str]) -> BoundForecaster:
-        """A one-row predictor over feature vectors laid out as `columns`."""
-        missing = [c for c in self.columns if c not in columns]
-        if missing:
-            raise ValueError(f"features missing for this model: {', '.join(missing[:5])}")
-        position = {name: i for i, name in enumerate(columns)}
-        return BoundForecaster(self, np.array([position[c] for c in self.columns]))
+        return bind_columns(self, columns)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -106,7 +130,7 @@ class Forecaster:
 
 @dataclass(frozen=True, slots=True)
 class BoundForecaster:
-    forecaster: Forecaster
+    forecaster: QuantileForecaster
     positions: np.ndarray  # where each of forecaster.columns sits in the feature vector
 
     def quantiles(self, values: np.ndarray) -> np.ndarray:
