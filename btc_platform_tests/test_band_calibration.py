@@ -80,3 +80,25 @@ def test_coverage_recovers_after_the_volatility_doubles():
     assert np.nanmean(inside[:2_000]) == pytest.approx(0.8, abs=0.03)
     assert np.nanmean(inside[4_000:]) == pytest.approx(0.8, abs=0.03)  # recovered
     assert 1.8 < calibration.factor <= 2.0
+
+
+def test_a_new_champion_takes_over_the_factor_and_learns_only_from_unseen_outcomes():
+    """A promotion keeps what the live outcomes taught; a replay over closes the new champion
+    trained on (outcomes before `learn_from`) cannot move it."""
+    band = np.array([-0.01, 0.0, 0.01])
+    old = BandCalibration(horizon=MINUTE)
+    run(old, np.full(50, 0.05), band)  # every outcome a miss: the band widened
+    assert old.theta > 0
+    trained_until = T0 + MINUTE * 100
+    new = old.handover(trained_until)
+    assert (new.theta, new.outcomes, list(new.recent)) == (
+        old.theta,
+        old.outcomes,
+        list(old.recent),
+    )
+    assert not new.pending
+    for i in range(60, 100):  # the replay: closes it trained on, all of them misses
+        new.step(T0 + MINUTE * i, 100 * math.exp(0.05 * i), band)
+    assert (new.theta, new.outcomes) == (old.theta, old.outcomes)
+    new.step(trained_until, 100 * math.exp(0.05 * 100), band)  # the first unseen outcome
+    assert new.theta == pytest.approx(old.theta + GAMMA * 0.8)

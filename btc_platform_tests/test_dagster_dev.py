@@ -187,7 +187,9 @@ def test_dagster_dev_shows_the_lineage_drains_and_retrains(broker, tmp_path) -> 
         assert retrained == "SUCCESS"
         store = f"sqlite:///{data_dir / 'mlflow.db'}"
         client = MlflowClient(tracking_uri=store, registry_uri=store)
-        version = client.get_model_version("btc-price-BTC-USD-15m", "1")
+        rule = client.get_model_version("btc-price-BTC-USD-15m", "1")  # the first champion
+        assert rule.tags["baseline_rule"] == "ewma_blend_rule"
+        version = client.get_model_version("btc-price-BTC-USD-15m", "2")
         assert version.tags["promotion.decision"] in {"promoted", "rejected"}
         assert client.get_run(version.run_id).data.params["trials"] == "1"
         # the UI lists the (pair, horizon) partitions and which one was materialized

@@ -57,7 +57,9 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     assert metadata(result, "features")["rows_added"] == 5_000 - warmup
     assert metadata(result, "training_set")["dataset.rows"] == str(5_000 - warmup - 5)
     model = metadata(result, "price_model")
-    assert model["model_version"] == "btc-price-BTC-USD-5m v1"
+    # the EWMA-blend rule became the first champion (v1) before the model trained
+    assert model["first_champion"] == "v1: the EWMA-blend rule"
+    assert model["model_version"] == "btc-price-BTC-USD-5m v2"
     assert model["pinball_loss_skill"] > 0.01
     assert (
         model["pinball_skill_static"]
@@ -70,19 +72,23 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     assert model["median_guard"].startswith("p50 kept at")
     decision = metadata(result, "champion")
     assert decision["promoted"] is True
-    assert decision["reason"] == "beats the baselines; no champion yet"
-    assert decision["baseline"] == "vol_scaled"
+    assert decision["reason"] == (
+        "beats the baselines significantly; champion v1 is the EWMA-blend rule, held to above "
+        "as a baseline"
+    )
+    assert decision["baseline"] == "ewma_blend"
+    assert decision["interval_vs_ewma_blend"].startswith("+")
     assert float(decision["skill_vs_vol_scaled"]) > 0.01
     assert float(decision["skill_vs_ewma_blend"]) > 0.01
     candidate = result.output_for_node("price_model")
     champion = MlflowClient().get_model_version_by_alias(MODEL, CHAMPION)
-    assert str(champion.version) == candidate.version == "1"
+    assert str(champion.version) == candidate.version == "2"
     [check] = result.get_asset_check_evaluations()
     assert (check.check_name, check.passed) == ("champion_freshness", True), check.metadata
     run = MlflowClient().get_run(candidate.run_id)
     assert run.data.params["trials"] == "3"
 
-    # A budget too small to compete: registered as v2, recorded, champion unchanged.
+    # A budget too small to compete: registered as v3, recorded, champion unchanged.
     weak = run_retrain(
         defs,
         {"trials": 1, "n_estimators": [5, 5], "max_depth": [2, 2], "learning_rate": [0.02, 0.02]},
@@ -91,9 +97,10 @@ def test_the_retrain_job_trains_registers_and_promotes(settings):
     assert metadata(weak, "features")["rows_added"] == 0
     rejected = metadata(weak, "champion")
     assert rejected["promoted"] is False
-    assert "does not beat champion v1's" in rejected["reason"]
+    assert rejected["model_version"] == "btc-price-BTC-USD-5m v3"
+    assert rejected["reason"].startswith(("pinball ", "champion v2 can be compared on only 0"))
     champion = MlflowClient().get_model_version_by_alias(MODEL, CHAMPION)
-    assert str(champion.version) == "1"
+    assert str(champion.version) == "2"
 
 
 def test_a_bad_search_space_from_the_launchpad_fails_with_its_name(settings):
@@ -152,12 +159,12 @@ def test_each_pair_and_horizon_trains_its_own_champion_and_leaves_the_others_alo
     budget = {"trials": 1, "cv_folds": 2, "n_estimators": [30, 30]}
     eth = run_retrain(defs, budget, "15m|ETH/USD", instance)
     assert eth.success
-    assert metadata(eth, "champion")["promoted"] is True, metadata(eth, "champion")["reason"]
+    assert metadata(eth, "price_model")["first_champion"] == "v1: the EWMA-blend rule"
     assert metadata(eth, "features")["pair"] == "ETH/USD"
     rows = 3_500 - FEATURES.warmup_candles
     assert metadata(eth, "training_set")["dataset.rows"] == str(rows - 15)
     assert metadata(eth, "training_set")["dataset.pair"] == "ETH/USD"
-    assert metadata(eth, "price_model")["model_version"] == "btc-price-ETH-USD-15m v1"
+    assert metadata(eth, "price_model")["model_version"] == "btc-price-ETH-USD-15m v2"
     # materializing one partition touched no other
     for key in ("features", "training_set", "price_model", "champion"):
         materialized = instance.get_materialized_partitions(dg.AssetKey(key))
@@ -169,12 +176,15 @@ def test_each_pair_and_horizon_trains_its_own_champion_and_leaves_the_others_alo
     btc = run_retrain(defs, budget, "5m|BTC/USD", instance)
     assert btc.success
     assert metadata(btc, "training_set")["dataset.rows"] == str(rows - 5)
-    assert metadata(btc, "champion")["reason"] == "beats the baselines; no champion yet"
+    # each partition's champion: its trained model (v2) if it won significantly, else its rule
     champions = {
         name: str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
         for name in ("btc-price-BTC-USD-5m", "btc-price-ETH-USD-15m")
     }
-    assert champions == {"btc-price-BTC-USD-5m": "1", "btc-price-ETH-USD-15m": "1"}
+    assert champions == {
+        "btc-price-BTC-USD-5m": "2" if metadata(btc, "champion")["promoted"] else "1",
+        "btc-price-ETH-USD-15m": "2" if metadata(eth, "champion")["promoted"] else "1",
+    }
     assert instance.get_materialized_partitions(dg.AssetKey("champion")) == {
         "15m|ETH/USD",
         "5m|BTC/USD",

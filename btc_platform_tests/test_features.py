@@ -98,8 +98,16 @@ def test_a_long_run_without_trades_is_an_outage_not_a_quiet_market(candles, full
     features = compute_features(outage, 60).set_index("window_start")
     before = candles["window_start"].iloc[1_499]
     pd.testing.assert_frame_equal(features.loc[:before], full.loc[:before], rtol=1e-12)
-    resumed = candles["window_start"].iloc[1_500 + OUTAGE_WINDOWS + WARMUP]
-    assert features.index[features.index > before][0] == resumed
+    # decided with what was known at each window: a quiet market until the run reaches
+    # OUTAGE_WINDOWS, then a hole from which the features warm up again
+    window = candles["window_start"]
+    after = features.index[features.index > before]
+    assert list(after[: OUTAGE_WINDOWS - 1]) == list(window.iloc[1_500 : 1_499 + OUTAGE_WINDOWS])
+    resumed = window.iloc[1_500 + OUTAGE_WINDOWS + WARMUP]
+    assert after[OUTAGE_WINDOWS - 1] == resumed
+    # no window's features depend on a later one: cut inside the run, nothing changes
+    cut = compute_features(outage.iloc[:1_530], 60).set_index("window_start")
+    pd.testing.assert_frame_equal(cut, features.loc[: window.iloc[1_529]], rtol=1e-12)
     shorter = candles.copy()  # one empty window fewer: a quiet market, features go on
     quiet = flat[:-1]
     shorter.loc[quiet, ["open", "high", "low", "close"]] = close

@@ -8,9 +8,14 @@ import dagster as dg
 
 from btc_platform.defs.resources import MlflowResource
 from btc_platform.defs.retrain_sensor import LiveTriggers, retrain_sensor
+from btc_platform.features.compute import CANDLE_FEATURES, FEATURES, compute_features
 from btc_platform.pair_horizon import PairHorizon
+from btc_platform.tracking.baseline_champion import serve_rule_first
+from btc_platform.tracking.mlflow_setup import ModelStore
 from btc_platform.tracking.registry import Registry
+from btc_platform.training.dataset import build_training_set
 from btc_platform.training.first_model import FIRST_MODEL_CANDLES
+from btc_platform_tests.candle_factory import market_candles
 from btc_platform_tests.test_champion_watcher import MODEL, registered
 
 BTC_5 = PairHorizon("BTC/USD", 5)
@@ -120,6 +125,27 @@ def test_an_old_champion_is_replaced_and_a_fresh_one_is_left_alone(model_setting
     assert request.run_key == f"5m|BTC/USD:age-{version}"
     assert request.tags["retrain_reason"].startswith(
         f"BTC/USD 5m: champion v{version} is 0.0 h old (limit"
+    )
+
+
+def test_a_rule_champion_is_challenged_again_long_before_its_age_limit(model_settings):
+    """While the EWMA-blend rule answers, a model is tried again every eighth of the age
+    limit on the data gathered since: the rule is a start, not a resting place."""
+    instance = dg.DagsterInstance.ephemeral()
+    candles = market_candles(FEATURES.warmup_candles + 1_000, seed=1)
+    dataset = build_training_set(
+        compute_features(candles, 60), candles, CANDLE_FEATURES, "BTC/USD", 60, 5
+    )
+    assert serve_rule_first(ModelStore.of(model_settings), dataset) == "1"
+    fresh = evaluate(instance, model_settings)
+    assert fresh.skip_reason.skip_message == (
+        "BTC/USD 5m: champion v1 is 0.0 h old and holds up live"
+    )
+    [request] = evaluate(instance, model_settings, max_age_hours=1e-9).run_requests
+    assert request.run_key.startswith("5m|BTC/USD:rule-1-")
+    assert request.tags["retrain_reason"].startswith(
+        "BTC/USD 5m: champion v1 is the EWMA-blend rule, 0.0 h old: a model is tried again on "
+        "the data since (every 1.25e-10 h until one wins)"
     )
 
 

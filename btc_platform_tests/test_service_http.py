@@ -238,7 +238,9 @@ def test_bentoml_serve_predicts_refuses_bad_input_and_follows_the_champion(
             assert card["missing"] == {}
             calibration = card["live_calibration"]
             assert calibration["band_scale"] == answer["band_scale"]
-            assert calibration["outcomes"] > 100  # replayed over the live history
+            # replayed over the live history, which the champion trained on: those outcomes
+            # are in-sample and teach the calibration nothing (only the few closes since do)
+            assert calibration["outcomes"] < 10
             assert card["median_guard"].startswith("p50 ")
 
         # The dashboard: its numbers, then the page rendered by a headless Chromium.

@@ -96,10 +96,14 @@ def training_assets(
         from btc_platform.tracking.baseline_champion import serve_rule_first
 
         store = mlflow_store.model_store()
-        if rule := serve_rule_first(store, training_set):
+        rule = serve_rule_first(store, training_set)
+        if rule:
             context.log.info(f"the EWMA-blend rule is the first champion (v{rule})")
         candidate = train_candidate(store, training_set, config.training_config())
-        context.add_output_metadata(candidate_metadata(candidate, mlflow_store.tracking_uri))
+        context.add_output_metadata(
+            candidate_metadata(candidate, mlflow_store.tracking_uri)
+            | ({"first_champion": f"v{rule}: the EWMA-blend rule"} if rule else {})
+        )
         return candidate
 
     @dg.asset(

@@ -1,8 +1,9 @@
 """The retrain sensor, per (pair, horizon) partition: a first model as soon as the pair has
 history enough; a new one when the champion's live skill falls below its floor, its live
-band coverage drifts out of tolerance, or it grows too old. It only looks (Dagster's event
-log, the MLflow registry) and requests one partition at a time; each run carries the
-partition and the reason in its `retrain_reason` tag."""
+band coverage drifts out of tolerance, or it grows too old; while the champion is the
+EWMA-blend rule, a model is tried again every eighth of that age limit, on the data since.
+It only looks (Dagster's event log, the MLflow registry) and requests one partition at a
+time; each run carries the partition and the reason in its `retrain_reason` tag."""
 
 from dataclasses import dataclass
 
@@ -13,8 +14,11 @@ from btc_platform.defs.partitions import partition_key
 from btc_platform.defs.resources import MlflowResource
 from btc_platform.defs.sensors import IN_FLIGHT
 from btc_platform.pair_horizon import PairHorizon
+from btc_platform.training.baseline_rule import is_rule
 from btc_platform.training.first_model import FIRST_MODEL_CANDLES, first_model_budget
 from btc_platform.training.live_accuracy import NOMINAL_COVERAGE
+
+RULE_RETRIES_PER_AGE = 8  # a rule champion is challenged this often per champion age limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +87,16 @@ def partition_request(
             else None
         )
         age = age_hours(champion)
+        rule_retry = mlflow_store.champion_max_age_hours / RULE_RETRIES_PER_AGE
         if problem:
             reason = f"champion v{version} over its last {live['predictions']} outcomes: {problem}"
             key = f"live-{version}-{live['predictions']}"
+        elif is_rule(dict(champion.tags)) and age > rule_retry:
+            reason = (
+                f"champion v{version} is the EWMA-blend rule, {age:.1f} h old: a model is tried "
+                f"again on the data since (every {rule_retry:.3g} h until one wins)"
+            )
+            key = f"rule-{version}-{int(age // rule_retry)}"
         elif age > mlflow_store.champion_max_age_hours:
             reason = (
                 f"champion v{version} is {age:.1f} h old "

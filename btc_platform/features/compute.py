@@ -83,7 +83,7 @@ def compute_features(candles: pd.DataFrame, interval_seconds: int) -> pd.DataFra
         raise ValueError(f"candles lack column(s) {', '.join(missing)}")
     present = [c for c in FLOW_INPUTS if c in candles.columns]
     ordered = candles.sort_values("window_start")[[*CANDLE_INPUTS, *present]]
-    ordered = without_outages(ordered.astype(dict.fromkeys(OHLCV, "float64")))
+    ordered = without_outages(ordered.astype(dict.fromkeys(OHLCV, "float64")), hindsight=False)
     segments = [
         _segment_features(part, interval_seconds)
         for _, part in ordered.groupby(

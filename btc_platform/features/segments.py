@@ -2,7 +2,8 @@
 
 A missing window is a hole. So is a long run of windows without a single trade: for a
 traded pair that is an outage of the feed (the candles there only carry the last close
-forward), not a quiet market, and it is treated as missing. Imported candles without a
+forward), not a quiet market, and it is treated as missing: for features from its
+OUTAGE_WINDOWS-th window on (what was known then), for targets all of it. Imported candles without a
 trade count never count as empty.
 """
 
@@ -15,8 +16,12 @@ import pandas as pd
 OUTAGE_WINDOWS = 60
 
 
-def without_outages(candles: pd.DataFrame) -> pd.DataFrame:
-    """`candles` (oldest first) less the windows inside runs of >= OUTAGE_WINDOWS empty ones."""
+def without_outages(candles: pd.DataFrame, *, hindsight: bool = True) -> pd.DataFrame:
+    """`candles` (oldest first) less the empty windows of every run of >= OUTAGE_WINDOWS.
+
+    With hindsight (targets: no label reaches into an outage) the whole run goes. Without
+    (features: what a live service could know at each window) only its windows from the
+    OUTAGE_WINDOWS-th on: before that it was a quiet market as far as anyone could tell."""
     if "trade_count" not in candles.columns or candles.empty:
         return candles
     counts = pd.to_numeric(candles["trade_count"], errors="coerce").astype("float64")
@@ -24,7 +29,8 @@ def without_outages(candles: pd.DataFrame) -> pd.DataFrame:
     if not empty.any():
         return candles
     run = np.cumsum(~empty)  # the same number along a run of empty windows
-    sizes = pd.Series(empty).groupby(run).transform("sum").to_numpy()
+    in_run = pd.Series(empty).groupby(run)
+    sizes = (in_run.transform("sum") if hindsight else in_run.cumsum()).to_numpy()
     return candles[~(empty & (sizes >= OUTAGE_WINDOWS))]
 
 

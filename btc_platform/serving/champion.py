@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -40,6 +41,15 @@ class ServedModel:
     @property
     def feature_set(self) -> str:
         return self.forecaster.forecaster.feature_set
+
+    @property
+    def trained_until(self) -> datetime | None:
+        """When its last training target was realized (naive UTC); None when unknown."""
+        try:
+            until = datetime.fromisoformat(self.tags["trained_until"])
+        except (KeyError, ValueError):
+            return None
+        return until.astimezone(UTC).replace(tzinfo=None) if until.tzinfo else until
 
     @property
     def answered_by(self) -> str:

@@ -1,8 +1,8 @@
 """One pair's forecasts by the served champion at each candle close, band calibrated live.
 
-The calibration (`BandCalibration`) belongs to one champion: when another one is served it
-starts again, replayed over the recent live history (the new champion's forecasts at the
-last closes and how they turned out), so it does not start blind.
+When another champion is served, it takes the calibration over (`BandCalibration.handover`:
+the factor the live outcomes built) and is replayed over the recent live history (its
+forecasts at the last closes), learning only from the outcomes after its training data ended.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class PairForecasts:
         The version is set once the replay is done: until then, answers (on another thread)
         get the raw quantiles and the calibration reads as not replayed yet."""
         self.version = None
-        self.calibration = BandCalibration(self.horizon)
+        self.calibration = self.calibration.handover(model.trained_until)
         self.recent.clear()
         self.on_closes(model, points)
         self.version = model.version

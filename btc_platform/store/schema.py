@@ -76,6 +76,8 @@ CREATE TABLE IF NOT EXISTS backtest_predictions (
     vol_scaled_p90 DOUBLE,
     static_p10 DOUBLE,
     static_p90 DOUBLE,
+    ewma_blend_p10 DOUBLE,
+    ewma_blend_p90 DOUBLE,
     PRIMARY KEY (run_id, pair, horizon_minutes, as_of)
 );
 CREATE TABLE IF NOT EXISTS kafka_offsets (
@@ -97,6 +99,8 @@ ALTER TABLE predictions ADD COLUMN IF NOT EXISTS vol_baseline_low DOUBLE;
 ALTER TABLE predictions ADD COLUMN IF NOT EXISTS vol_baseline_high DOUBLE;
 ALTER TABLE predictions ADD COLUMN IF NOT EXISTS origin VARCHAR;
 ALTER TABLE predictions ADD COLUMN IF NOT EXISTS model_name VARCHAR;
+ALTER TABLE backtest_predictions ADD COLUMN IF NOT EXISTS ewma_blend_p10 DOUBLE;
+ALTER TABLE backtest_predictions ADD COLUMN IF NOT EXISTS ewma_blend_p90 DOUBLE;
 """
 
 

@@ -47,9 +47,12 @@ def skill_over_time(scored: pd.DataFrame) -> Figure:
     model = _pinball(actual, scored["p10"], scored["p50"], scored["p90"]).set_axis(index)
     figure, axes = plt.subplots(figsize=(10, 4))
     for name, low, high in (
+        ("EWMA-blend band", "ewma_blend_p10", "ewma_blend_p90"),
         ("volatility-scaled band", "vol_scaled_p10", "vol_scaled_p90"),
         ("static band", "static_p10", "static_p90"),
     ):
+        if scored[low].isna().any():  # an older table's rows lack the EWMA blend
+            continue
         baseline = _pinball(actual, scored[low], zero, scored[high]).set_axis(index)
         skill = 1 - model.rolling(ROLLING).mean() / baseline.rolling(ROLLING).mean()
         axes.plot(skill, linewidth=0.8, label=f"vs {name}")

@@ -66,7 +66,7 @@ def serve_rule_first(store: ModelStore, dataset: TrainingSet) -> str | None:
                 "feature_set": dataset.feature_set.key,
                 "verdict": RULE_VERDICT,
                 "code_version": code_version(),
-                "trained_until": dataset.lineage.last_window,
+                "trained_until": dataset.trained_until.isoformat(),
                 "promotion.decision": "promoted",
                 "promotion.reason": RULE_REASON,
             }

@@ -7,9 +7,9 @@ significantly) becomes the champion. As on the platform, the first champion is t
 rule, fitted at the first point with history enough: the closes before a trained model wins
 are scored with what would have answered then, not left out. The champion forecasts every
 candle close from R to the next point with the same features, model and live band
-calibration the service runs (the calibration restarts for each champion, replayed over the
-closes before R, as the service replays its history). Nothing at a close depends on anything
-after it.
+calibration the service runs (a new champion takes the calibration over and is replayed over
+the closes before R, learning only from outcomes after its training data, as the service
+does). Nothing at a close depends on anything after it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ import pandas as pd
 from btc_platform.features.compute import feature_set_for
 from btc_platform.training.band_calibration import BandCalibration
 from btc_platform.training.baseline_rule import BaselineRule
-from btc_platform.training.baselines import standardized_band, static_band, vol_scaled_band
+from btc_platform.training.baselines import (
+    EWMA_BLEND,
+    SCALES,
+    VOL_SCALED,
+    standardized_band,
+    static_band,
+    vol_scaled_band,
+)
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.dataset import (
     TARGET,
@@ -90,7 +97,7 @@ class _Champion:
     forecaster: QuantileForecaster
     trained_until: datetime
     static: tuple[float, float]
-    vol_z: tuple[float, float]
+    z_bands: dict[str, tuple[float, float]]  # each volatility-scaled baseline's, by name
 
 
 def _close_times(frame: pd.DataFrame, interval_seconds: int) -> pd.Series:
@@ -138,23 +145,21 @@ def _rescore(
     )
 
 
-def _champion_of(
-    spec: BacktestSpec, version: str, forecaster: QuantileForecaster, dataset: TrainingSet
-) -> _Champion:
+def _champion_of(version: str, forecaster: QuantileForecaster, dataset: TrainingSet) -> _Champion:
     """The champion `forecaster` is, with the baselines of the history it was fitted on."""
     history = dataset.frame
-    step = pd.Timedelta(seconds=spec.interval_seconds)
     return _Champion(
         version=version,
         forecaster=forecaster,
-        trained_until=(
-            history["window_start"].iloc[-1] + step + pd.Timedelta(minutes=spec.horizon_minutes)
-        ).to_pydatetime(),
+        trained_until=dataset.trained_until,
         static=tuple(static_band(history[TARGET].to_numpy(), 1)[0, [0, 2]]),
-        vol_z=standardized_band(
-            history[TARGET].to_numpy(),
-            history["realized_vol_60"].to_numpy() * np.sqrt(dataset.horizon_candles),
-        ),
+        z_bands={
+            name: standardized_band(
+                history[TARGET].to_numpy(),
+                history[column].to_numpy() * np.sqrt(dataset.horizon_candles),
+            )
+            for name, column in SCALES.items()
+        },
     )
 
 
@@ -173,10 +178,11 @@ def _forecast_chunk(
     for i, (at, close) in enumerate(zip(times, closes, strict=True)):
         calibrated[i] = calibration.step(at, float(close), raw[i])
         factors[i] = calibration.factor
-    vol = rows["realized_vol_60"].to_numpy()
-    vol_band = vol_scaled_band(
-        champion.vol_z, vol, spec.horizon_minutes * 60 // spec.interval_seconds
-    )
+    horizon_candles = spec.horizon_minutes * 60 // spec.interval_seconds
+    bands = {
+        name: vol_scaled_band(champion.z_bands[name], rows[column].to_numpy(), horizon_candles)
+        for name, column in SCALES.items()
+    }
     return pd.DataFrame(
         {
             "as_of": times,
@@ -188,11 +194,13 @@ def _forecast_chunk(
             "p90": calibrated[:, 2],
             "realized_return": rows[TARGET].to_numpy(),
             "band_scale": factors,
-            "realized_vol": vol,
-            "vol_scaled_p10": vol_band[:, 0],
-            "vol_scaled_p90": vol_band[:, 2],
+            "realized_vol": rows[SCALES[VOL_SCALED]].to_numpy(),
+            "vol_scaled_p10": bands[VOL_SCALED][:, 0],
+            "vol_scaled_p90": bands[VOL_SCALED][:, 2],
             "static_p10": champion.static[0],
             "static_p90": champion.static[1],
+            "ewma_blend_p10": bands[EWMA_BLEND][:, 0],
+            "ewma_blend_p90": bands[EWMA_BLEND][:, 2],
         }
     )
 
@@ -229,8 +237,8 @@ def run_backtest(
             if champion is None or promoted:
                 label = f"bt-{index + 1}" if promoted else f"bt-rule-{index + 1}"
                 forecaster = model.forecaster if promoted else BaselineRule.fit(dataset)
-                champion = _champion_of(spec, label, forecaster, dataset)
-                calibration = BandCalibration(horizon.to_pytimedelta())
+                champion = _champion_of(label, forecaster, dataset)
+                calibration = calibration.handover(champion.trained_until)
                 before = frame[_close_times(frame, spec.interval_seconds) < at].tail(REPLAYED)
                 if len(before):
                     _forecast_chunk(spec, champion, calibration, before)
@@ -271,4 +279,6 @@ PREDICTION_COLUMNS = [
     "vol_scaled_p90",
     "static_p10",
     "static_p90",
+    "ewma_blend_p10",
+    "ewma_blend_p90",
 ]

@@ -1,4 +1,4 @@
-"""What a backtest's predictions say: the evaluation against both baselines over every
+"""What a backtest's predictions say: the evaluation against the three baselines over every
 scored close, and per retrain chunk, so a user sees how it held up over time."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from btc_platform.training.baselines import STATIC, VOL_SCALED
+from btc_platform.training.baselines import EWMA_BLEND, STATIC, VOL_SCALED
 from btc_platform.training.evaluation import Evaluation
 
 
@@ -14,8 +14,9 @@ def _bands(rows: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     zeros = np.zeros(len(rows))
     forecast = rows[["p10", "p50", "p90"]].to_numpy()
     baselines = {
-        STATIC: np.column_stack([rows["static_p10"], zeros, rows["static_p90"]]),
-        VOL_SCALED: np.column_stack([rows["vol_scaled_p10"], zeros, rows["vol_scaled_p90"]]),
+        name: np.column_stack([rows[f"{name}_p10"], zeros, rows[f"{name}_p90"]])
+        for name in (STATIC, VOL_SCALED, EWMA_BLEND)
+        if rows[f"{name}_p10"].notna().all()  # an older table's rows lack the EWMA blend
     }
     return forecast, baselines
 
@@ -26,7 +27,7 @@ def scored(predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def evaluate_predictions(predictions: pd.DataFrame) -> Evaluation:
-    """The scored predictions against both baselines, with coverage per volatility tercile."""
+    """The scored predictions against the baselines, with coverage per volatility tercile."""
     rows = scored(predictions)
     if rows.empty:
         raise ValueError("backtest: no prediction has a realized outcome to score")
@@ -37,7 +38,7 @@ def evaluate_predictions(predictions: pd.DataFrame) -> Evaluation:
 
 
 def per_chunk(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Per champion's stretch: rows, coverage and pinball skill against both baselines."""
+    """Per champion's stretch: rows, coverage and pinball skill against each baseline."""
     rows = []
     for version, chunk in scored(predictions).groupby("model_version", sort=False):
         evaluation = evaluate_predictions(chunk)
@@ -49,8 +50,10 @@ def per_chunk(predictions: pd.DataFrame) -> pd.DataFrame:
                 "to": chunk["as_of"].iloc[-1],
                 "rows": len(chunk),
                 "band_coverage": evaluation.model["band_coverage"],
-                "pinball_skill_vol_scaled": skills["pinball_skill_vol_scaled"],
-                "pinball_skill_static": skills["pinball_skill_static"],
+                **{
+                    f"pinball_skill_{name}": skills[f"pinball_skill_{name}"]
+                    for name in evaluation.baselines
+                },
                 "mae_skill": skills["mae_bps_skill"],
             }
         )

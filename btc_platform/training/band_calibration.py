@@ -6,6 +6,10 @@ them a little, so the long-run share of misses is held at the nominal 20% whatev
 does (Gibbs & Candes, "Adaptive conformal inference under distribution shift", 2021). The
 factor is bounded (a few bad minutes cannot blow the band up) and stretches both half-widths
 around the p50. The service and the backtest run this same code, one candle close at a time.
+
+A new champion takes the calibration over (`handover`): the factor the live outcomes built
+carries on, and only outcomes realized after the champion's training data ended (`learn_from`)
+move it, so a replay over closes it trained on cannot narrow its band in-sample.
 """
 
 from __future__ import annotations
@@ -41,10 +45,24 @@ class BandCalibration:
     # forecasts waiting for their outcome: (due close time, price then, band low, band high)
     pending: deque[tuple[datetime, float, float, float]] = field(default_factory=deque)
     recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT))
+    learn_from: datetime | None = None  # outcomes realized before this are not learned from
 
     @property
     def factor(self) -> float:
         return math.exp(self.theta)
+
+    def handover(self, learn_from: datetime | None) -> BandCalibration:
+        """The calibration of the next champion: this factor and record, none of this one's
+        pending forecasts; it learns from outcomes realized from `learn_from` on."""
+        return BandCalibration(
+            self.horizon,
+            self.gamma,
+            self.bound,
+            self.theta,
+            self.outcomes,
+            recent=deque(self.recent, maxlen=RECENT),
+            learn_from=learn_from,
+        )
 
     def step(self, close_time: datetime, close: float, quantiles: np.ndarray) -> np.ndarray:
         """One candle close: learn from the forecasts due now, then calibrate this one."""
@@ -58,7 +76,7 @@ class BandCalibration:
         is missing) are dropped unscored."""
         while self.pending and self.pending[0][0] <= close_time:
             due, price, low, high = self.pending.popleft()
-            if due == close_time:
+            if due == close_time and (self.learn_from is None or due >= self.learn_from):
                 realized = math.log(close / price)
                 missed = not low <= realized <= high
                 self.theta = min(

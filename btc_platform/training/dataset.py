@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,17 @@ class TrainingSet:
     @property
     def horizon_candles(self) -> int:
         return horizon_candles(self.lineage.horizon_minutes, self.lineage.interval_seconds)
+
+    @property
+    def trained_until(self) -> datetime:
+        """When the last row's target was realized: a model fit on all rows saw nothing later."""
+        lineage = self.lineage
+        last = pd.Timestamp(self.frame["window_start"].iloc[-1])
+        return (
+            last
+            + pd.Timedelta(seconds=lineage.interval_seconds)
+            + pd.Timedelta(minutes=lineage.horizon_minutes)
+        ).to_pydatetime()
 
 
 def horizon_candles(horizon_minutes: int, interval_seconds: int) -> int:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 
 from btc_platform.training.baselines import SCALES, baseline_bands
 from btc_platform.training.config import TrainingConfig
@@ -116,8 +115,6 @@ def train(
     split = holdout_split(rows, config.holdout_fraction, purge)
     evaluated, result = fit_forecaster(dataset, split.train, config, on_trial)
     forecast, evaluation, z_bands = evaluate(dataset, evaluated, split.train, split.test)
-    lineage = dataset.lineage
-    last = pd.Timestamp(dataset.frame["window_start"].iloc[-1])
     return TrainedModel(
         forecaster=refit(dataset, slice(0, rows), result, config),
         params=result.params,
@@ -128,9 +125,5 @@ def train(
         evaluation=evaluation,
         purge_rows=purge,
         z_bands=z_bands,
-        trained_until=(
-            last
-            + pd.Timedelta(seconds=lineage.interval_seconds)
-            + pd.Timedelta(minutes=lineage.horizon_minutes)
-        ).to_pydatetime(),
+        trained_until=dataset.trained_until,
     )
