@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from btc_platform.training.baseline_rule import BaselineRule
 from btc_platform.training.baselines import (
     STATIC,
     VOL_SCALED,
@@ -211,6 +212,7 @@ def test_search_space_ranges_are_checked():
 def test_the_champion_is_rescored_on_the_holdout_rows_it_never_trained_on():
     class Constant:
         columns = ("vol_ref",)
+        is_baseline = False
 
         def predict(self, rows):
             return np.tile([-0.01, 0.0, 0.01], (len(rows), 1))
@@ -246,3 +248,8 @@ def test_the_champion_is_rescored_on_the_holdout_rows_it_never_trained_on():
     )
     unknown = rescore_on_holdout("3", Constant(), None, holdout, challenger, 60, 5)
     assert unknown.pinball_loss is None and not unknown.waits
+    # the EWMA-blend rule as champion: the gate's baselines already hold the challenger to it
+    rule = BaselineRule("candle-vol/v2", (-1.0, 1.0), 5)
+    as_rule = rescore_on_holdout("1", rule, until, holdout, challenger, 60, 5)
+    assert (as_rule.pinball_loss, as_rule.waits) == (None, False)
+    assert as_rule.reason == "is the EWMA-blend rule, held to above as a baseline"

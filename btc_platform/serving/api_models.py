@@ -12,6 +12,14 @@ from btc_platform.settings import PAIR_PATTERN
 Pair = Annotated[
     str, Field(pattern=PAIR_PATTERN.pattern, examples=["BTC/USD"], description="e.g. BTC/USD")
 ]
+AnsweredBy = Annotated[
+    str,
+    Field(
+        description="`model`: a trained model answers; `ewma_blend_rule`: the EWMA-blend "
+        "baseline rule answers (no machine learning), until a trained model beats it "
+        "significantly at the promotion gate."
+    ),
+]
 Horizon = Annotated[
     int | None,
     Field(
@@ -79,12 +87,7 @@ class Prediction(BaseModel):
     )
     model_name: str = Field(description="The registered model of this pair and horizon.")
     model_version: str
-    answered_by: str = Field(
-        default="model",
-        description="`model`: a trained model answers; `ewma_blend_rule`: the EWMA-blend "
-        "baseline rule answers (no machine learning), until a trained model beats it "
-        "significantly at the promotion gate.",
-    )
+    answered_by: AnsweredBy = "model"
     model_skill: Skill
     feature_age_seconds: float = Field(description="Seconds since `as_of`.")
 
@@ -94,12 +97,7 @@ class ModelCard(BaseModel):
     horizon_minutes: int
     name: str = Field(description="The registered model of this pair and horizon.")
     version: str
-    answered_by: str = Field(
-        default="model",
-        description="`model`: a trained model answers; `ewma_blend_rule`: the EWMA-blend "
-        "baseline rule answers (no machine learning), until a trained model beats it "
-        "significantly at the promotion gate.",
-    )
+    answered_by: AnsweredBy = "model"
     feature_set: str | None
     training_window: str | None
     holdout_window: str | None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from btc_platform.redaction import hide_credentials
 from btc_platform.runtime import freeze_long_lived_objects
 from btc_platform.serving.background import BackgroundTask
 from btc_platform.tracking.mlflow_setup import use_tracking
-from btc_platform.tracking.registry import Registry
+from btc_platform.tracking.registry import Registry, trained_until
 from btc_platform.training.baseline_rule import KIND, is_rule
 from btc_platform.training.forecaster import BoundForecaster
 
@@ -45,11 +45,7 @@ class ServedModel:
     @property
     def trained_until(self) -> datetime | None:
         """When its last training target was realized (naive UTC); None when unknown."""
-        try:
-            until = datetime.fromisoformat(self.tags["trained_until"])
-        except (KeyError, ValueError):
-            return None
-        return until.astimezone(UTC).replace(tzinfo=None) if until.tzinfo else until
+        return trained_until(self.tags)
 
     @property
     def answered_by(self) -> str:

@@ -6,7 +6,6 @@ through the gate."""
 from __future__ import annotations
 
 import mlflow
-import numpy as np
 
 from btc_platform.logs import get_logger
 from btc_platform.tracking.forecaster_model import log_forecaster
@@ -20,7 +19,7 @@ from btc_platform.tracking.training_run import (
     serving_requirements,
 )
 from btc_platform.training.baseline_rule import BASELINE_TAG, KIND, RULE_WORDS, BaselineRule
-from btc_platform.training.baselines import SCALES, standardized_band
+from btc_platform.training.baselines import scales_of, standardized_bands
 from btc_platform.training.dataset import TARGET, TrainingSet
 
 log = get_logger(__name__)
@@ -41,13 +40,13 @@ def serve_rule_first(store: ModelStore, dataset: TrainingSet) -> str | None:
         return None
     rule = BaselineRule.fit(dataset)
     frame = dataset.frame
-    target, horizon = frame[TARGET].to_numpy(), np.sqrt(dataset.horizon_candles)
+    z_bands = standardized_bands(
+        frame[TARGET].to_numpy(), scales_of(frame), dataset.horizon_candles
+    )
     z_tags = {
         f"baseline.{name}_z{level}": f"{z:.6g}"
-        for name, column in SCALES.items()
-        for level, z in zip(
-            (10, 90), standardized_band(target, frame[column].to_numpy() * horizon), strict=True
-        )
+        for name, band in z_bands.items()
+        for level, z in zip((10, 90), band, strict=True)
     }
     last = dataset.lineage.last_window
     with mlflow.start_run(

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from btc_platform.tracking.candidate import Candidate
-from btc_platform.tracking.registry import Registry
-from btc_platform.training.baseline_rule import is_rule
+from btc_platform.tracking.registry import Registry, trained_until
 from btc_platform.training.dataset import TrainingSet
 from btc_platform.training.promotion import ChampionScore, Decision, decide
 from btc_platform.training.rescore import rescore_on_holdout
-
-
-def _trained_until(tags: dict[str, str]) -> datetime | None:
-    try:
-        return datetime.fromisoformat(tags["trained_until"])
-    except (KeyError, ValueError):  # an older version: unknown, scored on the whole holdout
-        return None
 
 
 def rescore_champion(
@@ -27,10 +17,6 @@ def rescore_champion(
     if champion is None or str(champion.version) == candidate.version:
         return None
     version = str(champion.version)
-    if is_rule(dict(champion.tags)):
-        return ChampionScore(
-            version, None, reason="is the EWMA-blend rule, held to above as a baseline"
-        )
     try:
         model = registry.load(version)
     except Exception as error:  # e.g. a version of an older model format
@@ -38,7 +24,7 @@ def rescore_champion(
     return rescore_on_holdout(
         version,
         model,
-        _trained_until(dict(champion.tags)),
+        trained_until(dict(champion.tags)),
         dataset.frame.iloc[candidate.holdout.test],
         candidate.holdout_forecast,
         dataset.lineage.interval_seconds,

@@ -7,6 +7,7 @@ replaces, so a rollback is one alias swap (`btc-platform model rollback`).
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -23,6 +24,16 @@ MS_PER_HOUR = 3_600_000
 def age_hours(version: ModelVersion) -> float:
     """Hours since the version was registered."""
     return (time.time() * 1000 - version.creation_timestamp) / MS_PER_HOUR
+
+
+def trained_until(tags: dict[str, str]) -> datetime | None:
+    """A version's `trained_until` tag (when its last training target was realized) as naive
+    UTC; None when it has none (an older version) or it does not parse."""
+    try:
+        until = datetime.fromisoformat(tags["trained_until"])
+    except (KeyError, ValueError):
+        return None
+    return until.astimezone(UTC).replace(tzinfo=None) if until.tzinfo else until
 
 
 # what the registry answers for a model or alias that does not exist

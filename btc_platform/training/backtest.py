@@ -29,7 +29,8 @@ from btc_platform.training.baselines import (
     EWMA_BLEND,
     SCALES,
     VOL_SCALED,
-    standardized_band,
+    scales_of,
+    standardized_bands,
     static_band,
     vol_scaled_band,
 )
@@ -130,10 +131,6 @@ def _rescore(
 ) -> ChampionScore | None:
     if champion is None:
         return None
-    if champion.forecaster.is_baseline:
-        return ChampionScore(
-            champion.version, None, reason="is the EWMA-blend rule, held to above as a baseline"
-        )
     return rescore_on_holdout(
         champion.version,
         champion.forecaster,
@@ -153,13 +150,9 @@ def _champion_of(version: str, forecaster: QuantileForecaster, dataset: Training
         forecaster=forecaster,
         trained_until=dataset.trained_until,
         static=tuple(static_band(history[TARGET].to_numpy(), 1)[0, [0, 2]]),
-        z_bands={
-            name: standardized_band(
-                history[TARGET].to_numpy(),
-                history[column].to_numpy() * np.sqrt(dataset.horizon_candles),
-            )
-            for name, column in SCALES.items()
-        },
+        z_bands=standardized_bands(
+            history[TARGET].to_numpy(), scales_of(history), dataset.horizon_candles
+        ),
     )
 
 
@@ -180,8 +173,8 @@ def _forecast_chunk(
         factors[i] = calibration.factor
     horizon_candles = spec.horizon_minutes * 60 // spec.interval_seconds
     bands = {
-        name: vol_scaled_band(champion.z_bands[name], rows[column].to_numpy(), horizon_candles)
-        for name, column in SCALES.items()
+        name: vol_scaled_band(champion.z_bands[name], vol, horizon_candles)
+        for name, vol in scales_of(rows).items()
     }
     return pd.DataFrame(
         {

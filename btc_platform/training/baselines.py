@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from btc_platform.training.metrics import QUANTILES
 
@@ -35,6 +36,21 @@ def standardized_band(train_target: np.ndarray, train_scale: np.ndarray) -> tupl
     return float(low), float(high)
 
 
+def scales_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each volatility-scaled baseline's one-candle volatility per row of `frame`, by name."""
+    return {name: frame[column].to_numpy() for name, column in SCALES.items()}
+
+
+def standardized_bands(
+    train_target: np.ndarray, train_scales: dict[str, np.ndarray], horizon_candles: int
+) -> dict[str, tuple[float, float]]:
+    """Each volatility-scaled baseline's standardized p10 and p90 over the training rows."""
+    return {
+        name: standardized_band(train_target, vol * np.sqrt(horizon_candles))
+        for name, vol in train_scales.items()
+    }
+
+
 def vol_scaled_band(
     z_band: tuple[float, float], realized_vol: np.ndarray, horizon_candles: int
 ) -> np.ndarray:
@@ -53,8 +69,9 @@ def baseline_bands(
     band of each volatility-scaled one (`*_scales`: its one-candle volatility per row, by
     baseline name)."""
     rows = len(next(iter(test_scales.values())))
-    bands, z_bands = {STATIC: static_band(train_target, rows)}, {}
-    for name, train_vol in train_scales.items():
-        z_bands[name] = standardized_band(train_target, train_vol * np.sqrt(horizon_candles))
-        bands[name] = vol_scaled_band(z_bands[name], test_scales[name], horizon_candles)
+    z_bands = standardized_bands(train_target, train_scales, horizon_candles)
+    bands = {STATIC: static_band(train_target, rows)} | {
+        name: vol_scaled_band(z_band, test_scales[name], horizon_candles)
+        for name, z_band in z_bands.items()
+    }
     return bands, z_bands

@@ -4,7 +4,8 @@ A served model is refit on every row it had, its holdout included, so the champi
 have trained on part of a later challenger's holdout. It is only ever scored on the holdout
 rows whose target was realized after its training data ended (`trained_until`); when fewer
 than MIN_UNSEEN_ROWS of them exist, the comparison is not made and the decision waits for
-more. The challenger's skill there carries a HAC 95% interval.
+more. The challenger's skill there carries a HAC 95% interval. A champion that is the
+EWMA-blend rule is not re-scored: the gate's baselines include it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def rescore_on_holdout(
     """`holdout`: the challenger's holdout rows (features, target); `challenger`: its
     forecast there (rows, 3); `trained_until`: when the champion's last target was realized
     (None: unknown, so it is not re-scored); `horizon_rows`: rows a target spans."""
+    if model.is_baseline:  # the gate already held the challenger to this very rule
+        return ChampionScore(
+            version, None, reason="is the EWMA-blend rule, held to above as a baseline"
+        )
     missing = [name for name in model.columns if name not in holdout.columns]
     if missing:
         return ChampionScore(

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
-from btc_platform.training.baselines import SCALES, baseline_bands
+from btc_platform.training.baselines import baseline_bands, scales_of
 from btc_platform.training.config import TrainingConfig
 from btc_platform.training.dataset import TrainingSet
 from btc_platform.training.evaluation import Evaluation
@@ -94,8 +94,8 @@ def evaluate(
     forecast = forecaster.predict(test_rows)
     baselines, z_bands = baseline_bands(
         train_rows["target"].to_numpy(),
-        {name: train_rows[column].to_numpy() for name, column in SCALES.items()},
-        {name: test_rows[column].to_numpy() for name, column in SCALES.items()},
+        scales_of(train_rows),
+        scales_of(test_rows),
         dataset.horizon_candles,
     )
     actual = test_rows["target"].to_numpy()
